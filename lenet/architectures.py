@@ -1,0 +1,142 @@
+"""The networks, registered by name.
+
+Every builder returns an uncompiled `keras.Model` that takes a 28x28x1 digit in MNIST
+convention (white ink on black, values 0-255, any numeric dtype) and rescales or pads it
+itself, so every caller feeds the same thing. Builders only build.
+"""
+
+import keras
+from keras import layers
+
+from lenet.config import INPUT_SHAPE, NUM_CLASSES
+
+ARCHITECTURES = {}
+
+
+def register(description):
+    """Add a builder to `ARCHITECTURES` under its function name."""
+
+    def decorator(builder):
+        builder.description = description
+        ARCHITECTURES[builder.__name__] = builder
+        return builder
+
+    return decorator
+
+
+def build(name):
+    """Build the registered architecture `name`."""
+    if name not in ARCHITECTURES:
+        known = ", ".join(sorted(ARCHITECTURES))
+        raise ValueError(f"Unknown architecture {name!r}. Known architectures: {known}.")
+    return ARCHITECTURES[name]()
+
+
+def _inputs():
+    inputs = keras.Input(shape=INPUT_SHAPE, name="digit")
+    # Callers feed raw 0-255 pixels (uint8 is cheapest to keep and move); scale here.
+    return inputs, layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+
+
+def _classifier(x):
+    # The softmax stays float32 under mixed precision, so probabilities sum to 1.
+    return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
+
+
+@register("Classic LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling, 28x28 padded to 32x32")
+def lenet5():
+    inputs, x = _inputs()
+    # 'same' pads the 28x28 input to 32x32 inside the convolution, as LeCun padded the
+    # digits; one op instead of two, which matters on small CPUs.
+    x = layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(16, 5, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(120, activation="relu", name="fc1")(x)
+    x = layers.Dense(84, activation="relu", name="fc2")(x)
+    return keras.Model(inputs, _classifier(x), name="lenet5")
+
+
+@register("LeNet-5 with 'same' padding and a third 32-channel convolution")
+def lenet5_same():
+    inputs, x = _inputs()
+    x = layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(16, 5, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Conv2D(32, 5, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(200, activation="relu", name="fc1")(x)
+    return keras.Model(inputs, _classifier(x), name="lenet5_same")
+
+
+@register("Wide LeNet: 20 and 50 channels, 500 hidden units (Caffe's MNIST example)")
+def lenet_wide():
+    inputs, x = _inputs()
+    x = layers.Conv2D(20, 5, padding="same", activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(50, 5, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(500, activation="relu", name="fc1")(x)
+    return keras.Model(inputs, _classifier(x), name="lenet_wide")
+
+
+@register("Small 3x3 CNN: 32, 64, 64 channels (the Keras/TensorFlow tutorial network)")
+def cnn3x3():
+    inputs, x = _inputs()
+    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv3")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(64, activation="relu", name="fc1")(x)
+    return keras.Model(inputs, _classifier(x), name="cnn3x3")
+
+
+@register("Deeper 3x3 CNN: 64, 128, 64, 32 channels")
+def cnn_deep():
+    inputs, x = _inputs()
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(128, 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv3")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv4")(x)
+    x = layers.Flatten(name="flatten")(x)
+    return keras.Model(inputs, _classifier(x), name="cnn_deep")
+
+
+def _conv_bn(x, filters, name):
+    # The bias is redundant before batch normalisation.
+    x = layers.Conv2D(filters, 5, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+@register("Batch-normalised LeNet: 32 and 64 channels, 128 hidden units, dropout")
+def lenet_bn():
+    inputs, x = _inputs()
+    x = _conv_bn(x, 32, "conv1")
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = _conv_bn(x, 64, "conv2")
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(128, use_bias=False, name="fc1")(x)
+    x = layers.BatchNormalization(name="fc1_bn")(x)
+    x = layers.Activation("relu", name="fc1_relu")(x)
+    x = layers.Dropout(0.4, name="dropout")(x)
+    return keras.Model(inputs, _classifier(x), name="lenet_bn")
+
+
+def feature_layer_names(model):
+    """Names of the layers whose outputs are the network's feature maps, in order.
+
+    One per convolution: the convolution itself, or its activation when batch
+    normalisation sits between them.
+    """
+    names = {layer.name for layer in model.layers}
+    convolutions = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    return [f"{name}_relu" if f"{name}_relu" in names else name for name in convolutions]

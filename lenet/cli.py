@@ -1,0 +1,48 @@
+"""Helpers the command-line scripts share: config flags, friendly errors, JSON output."""
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from lenet.data import MnistCorrupt, MnistNotFound
+from lenet.modelio import ModelFileError
+
+FRIENDLY_ERRORS = (MnistNotFound, MnistCorrupt, ModelFileError)
+
+
+def add_config_arguments(parser, config_class):
+    """One flag per config field (`batch_size` -> `--batch-size`), with its default and help."""
+    for field in dataclasses.fields(config_class):
+        flag = "--" + field.name.replace("_", "-")
+        help_text = field.metadata.get("help", "")
+        if field.type in (bool, "bool"):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text)
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(field.type, field.type)
+            parser.add_argument(flag, type=kind, default=field.default, choices=field.metadata.get("choices"),
+                                help=f"{help_text} (default: {field.default})")
+
+
+def config_from_args(config_class, args):
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)}
+    try:
+        return config_class(**values)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+
+
+def run_main(main):
+    """Run `main()`, turning the library's expected failures into one line on stderr."""
+    try:
+        sys.exit(main())
+    except FRIENDLY_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def print_json(value):
+    json.dump(value, sys.stdout, indent=1)
+    sys.stdout.write("\n")

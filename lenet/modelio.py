@@ -1,0 +1,175 @@
+"""Model files: `NAME.keras` with `NAME.json` beside it, written atomically, loaded safely.
+
+The JSON holds everything needed to rebuild, compare and trust the model: architecture,
+training config, per-epoch history, test scores, parameter count, training time, device,
+data checksums, library versions and creation time.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from lenet.config import INPUT_SHAPE, NUM_CLASSES
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing, damaged or not a LeNet Studio digit model; the message names it."""
+
+
+def metadata_path(model_path):
+    return Path(model_path).with_suffix(".json")
+
+
+def build_metadata(result, data_source=None, name=None):
+    """The JSON-ready description of a `TrainResult`."""
+    from lenet.data import SHA256
+
+    return {
+        "name": name,
+        "architecture": result.config.architecture,
+        "config": result.config.to_dict(),
+        "history": result.history,
+        "epochs_run": len(result.history),
+        "stopped_early": result.stopped_early,
+        "test_accuracy": result.test_accuracy,
+        "test_loss": result.test_loss,
+        "num_params": count_params(result.model),
+        "train_seconds": round(result.train_seconds, 2),
+        "device": result.device,
+        "precision": result.precision,
+        "jit_compile": result.jit_compile,
+        "data": {"source": data_source, "sha256": dict(SHA256)},
+        "versions": library_versions(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def count_params(model):
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def library_versions():
+    versions = {"python": platform.python_version(), "keras": keras.__version__,
+                "backend": keras.backend.backend(), "numpy": np.__version__}
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        versions["jax"] = jax.__version__
+    return versions
+
+
+def save_model(model, path, metadata):
+    """Write `path` (.keras) and its .json atomically; a crash leaves the old files intact.
+
+    Each file is written to a temporary name in the same folder, flushed to disk, then
+    renamed over the target, which is atomic on POSIX filesystems.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Model files end in .keras, not {path.name!r}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_model = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp_model, 0o644)  # mkstemp's 0600 would hide the model from a server's user
+    tmp_meta = None
+    try:
+        model.save(tmp_model)
+        _fsync(tmp_model)
+        metadata = {**metadata, "name": metadata.get("name") or path.stem, "keras_sha256": _sha256(tmp_model)}
+        tmp_meta = _write_temp_json(path.parent, path.stem, metadata)
+        os.replace(tmp_model, path)
+        os.replace(tmp_meta, metadata_path(path))
+        _fsync_dir(path.parent)
+    except BaseException:
+        for leftover in (tmp_model, tmp_meta):
+            if leftover and os.path.exists(leftover):
+                os.unlink(leftover)
+        raise
+    return metadata
+
+
+def write_json_atomic(path, data):
+    """Replace `path` with `data` as JSON, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp_json(path.parent, path.stem, data)
+    os.replace(tmp, path)
+
+
+def _write_temp_json(folder, stem, data):
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".json.tmp", dir=folder)
+    os.chmod(tmp, 0o644)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def load_metadata(model_path):
+    """The model's JSON metadata, or a minimal record when it has none or it is unreadable."""
+    model_path = Path(model_path)
+    try:
+        with open(metadata_path(model_path)) as f:
+            data = json.load(f)
+        if isinstance(data, dict):
+            return data
+    except (OSError, ValueError):
+        pass
+    return {"name": model_path.stem, "architecture": None, "test_accuracy": None}
+
+
+def load_model(path):
+    """Load a digit model with Keras safe mode; raise `ModelFileError` naming a bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"Model file {path} does not exist.")
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is not a Keras model file (.keras): it is damaged or of another kind.")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for damaged or foreign archives
+        first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{path} could not be loaded as a Keras model: {first_line}") from None
+    if tuple(model.input_shape[1:]) != INPUT_SHAPE or model.output_shape[-1] != NUM_CLASSES:
+        raise ModelFileError(
+            f"{path} is a Keras model but not a digit model: it takes {model.input_shape[1:]} "
+            f"and gives {model.output_shape[-1]} outputs; expected {INPUT_SHAPE} and {NUM_CLASSES}."
+        )
+    return model
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path):
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

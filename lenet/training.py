@@ -1,0 +1,305 @@
+"""Training: one flat config, one `train()` call, progress out through Keras callbacks only.
+
+The default recipe is the fast one measured by `scripts/benchmark.py`: uint8 images kept in
+memory and rescaled inside the model, large batches with a one-cycle learning-rate schedule,
+bfloat16 compute where the hardware has it, XLA where it helps (see `lenet.devices`).
+"""
+
+import dataclasses
+import math
+import time
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from lenet import devices
+from lenet.architectures import ARCHITECTURES, build
+from lenet.config import DEFAULT_MODEL, INPUT_SHAPE, MAX_BATCH_SIZE, MAX_EPOCHS
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+SCHEDULES = ("onecycle", "constant")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+SWITCHES = ("auto", "on", "off")
+
+
+def _field(default, help, **limits):
+    return dataclasses.field(default=default, metadata={"help": help, **limits})
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved beside the model it produced."""
+
+    architecture: str = _field(DEFAULT_MODEL, "registered architecture name", choices=tuple(ARCHITECTURES))
+    epochs: int = _field(5, "passes over the training set", min=1, max=MAX_EPOCHS)
+    batch_size: int = _field(256, "images per step", min=1, max=MAX_BATCH_SIZE)
+    learning_rate: float = _field(1e-2, "peak learning rate (the constant one with schedule=constant)", min=1e-6, max=1.0)
+    optimizer: str = _field("adam", "optimizer", choices=OPTIMIZERS)
+    schedule: str = _field("onecycle", "learning-rate schedule", choices=SCHEDULES)
+    validation_split: float = _field(0.1, "fraction of training images held out to pick the best epoch", min=0.0, max=0.5)
+    augment: bool = _field(True, "random shifts, rotations and zoom while training")
+    seed: int = _field(0, "random seed for split, shuffling, initialisation and augmentation", min=0)
+    patience: int = _field(0, "stop after this many epochs without improvement (0: never stop early)", min=0, max=MAX_EPOCHS)
+    max_samples: int = _field(0, "train on at most this many images, for quick runs (0: all)", min=0)
+    precision: str = _field("auto", "compute dtype policy (auto: bfloat16 where the hardware has it)", choices=PRECISIONS)
+    jit_compile: str = _field("auto", "XLA compilation (auto: on GPUs and under JAX)", choices=SWITCHES)
+    steps_per_execution: int = _field(8, "training steps per compiled call (fewer trips through Python)", min=1, max=1000)
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            meta = field.metadata
+            if "choices" in meta and value not in meta["choices"]:
+                raise ValueError(f"{field.name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
+            if "min" in meta and not meta["min"] <= value:
+                raise ValueError(f"{field.name} must be at least {meta['min']}, not {value}.")
+            if "max" in meta and not value <= meta["max"]:
+                raise ValueError(f"{field.name} must be at most {meta['max']}, not {value}.")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from saved or user-supplied values, ignoring keys this version doesn't know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def classic_config(architecture="lenet5", epochs=15):
+    """The recipe of the classic write-ups: float32 compute, batch 32, Adam 1e-3, no schedule."""
+    return TrainConfig(
+        architecture=architecture, epochs=epochs, batch_size=32, learning_rate=1e-3,
+        optimizer="adam", schedule="constant", validation_split=0.0, augment=False,
+        precision="float32", jit_compile="off", steps_per_execution=1,
+    )
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: keras.Model  # float32, uncompiled, best epoch's weights
+    config: TrainConfig
+    history: list  # one dict of metrics per epoch
+    test_loss: float
+    test_accuracy: float
+    train_seconds: float
+    device: str
+    precision: str
+    jit_compile: bool
+    stopped_early: bool
+
+
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to `peak`, then cosine decay to almost zero (Smith's one-cycle policy)."""
+
+    def __init__(self, peak, total_steps, warmup_fraction=0.25, start_div=20.0, end_div=1e4):
+        self.peak = float(peak)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_steps = max(1, int(self.total_steps * warmup_fraction))
+        self.start = self.peak / start_div
+        self.end = self.peak / end_div
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        warm = ops.cast(self.warmup_steps, "float32")
+        rising = self.start + (self.peak - self.start) * step / warm
+        progress = ops.clip((step - warm) / max(1.0, self.total_steps - self.warmup_steps), 0.0, 1.0)
+        falling = self.end + (self.peak - self.end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
+        return ops.where(step < warm, rising, falling)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps}
+
+
+class RestoreBestWeights(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the best `monitor` value and restore them at the end.
+
+    Unlike `EarlyStopping(restore_best_weights=True)` this also restores when training ran
+    to its last epoch or was stopped from outside (a Stop button).
+    """
+
+    def __init__(self, monitor="val_accuracy"):
+        super().__init__()
+        self.monitor = monitor
+
+    def on_train_begin(self, logs=None):
+        self.best = -math.inf
+        self.best_epoch = None
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value > self.best:
+            self.best, self.best_epoch = value, epoch
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class RandomAffine(layers.Layer):
+    """Small random rotations, zoom and shifts of each image, active only while training.
+
+    One affine warp per image does the work of Keras's RandomRotation, RandomZoom and
+    RandomTranslation layers at a third of their cost (they resample the batch three times).
+    """
+
+    def __init__(self, rotation=10.0, zoom=0.1, shift=0.1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rotation, self.zoom, self.shift = rotation, zoom, shift
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=False):
+        if not training:
+            return images
+        images = ops.cast(images, "float32")
+        n = ops.shape(images)[0]
+        height, width = images.shape[1], images.shape[2]
+        uniform = lambda limit: keras.random.uniform((n,), -limit, limit, seed=self.seed_generator)
+        angle = uniform(self.rotation * math.pi / 180)
+        scale = 1.0 + uniform(self.zoom)
+        dx, dy = uniform(self.shift * width), uniform(self.shift * height)
+        # Output pixel (x, y) samples input A @ (x, y, 1): rotate and scale about the centre, then shift.
+        cos, sin = ops.cos(angle) / scale, ops.sin(angle) / scale
+        cx, cy = (width - 1) / 2, (height - 1) / 2
+        zeros = ops.zeros_like(cos)
+        transform = ops.stack(
+            [cos, -sin, cx - cos * cx + sin * cy - dx, sin, cos, cy - sin * cx - cos * cy - dy, zeros, zeros],
+            axis=1,
+        )
+        return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="constant")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "rotation": self.rotation, "zoom": self.zoom, "shift": self.shift}
+
+
+def augmentation(seed=None):
+    """Random shifts (10%), rotations (10 degrees) and zoom (10%) as a training-only layer."""
+    return RandomAffine(seed=seed, name="augmentation")
+
+
+def split_data(config, x_train, y_train):
+    """Shuffle with the seed, hold out the validation fraction, cap the training images."""
+    order = np.random.default_rng(config.seed).permutation(len(x_train))
+    n_val = int(round(len(x_train) * config.validation_split))
+    val, train = order[:n_val], order[n_val:]
+    if config.max_samples:
+        train = train[: config.max_samples]
+    validation = (x_train[val], y_train[val]) if n_val else None
+    return (x_train[train], y_train[train]), validation
+
+
+def make_optimizer(config, steps_per_epoch):
+    if config.schedule == "onecycle":
+        learning_rate = OneCycle(config.learning_rate, steps_per_epoch * config.epochs)
+    else:
+        learning_rate = config.learning_rate
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    return keras.optimizers.RMSprop(learning_rate)
+
+
+def resolve_precision(config):
+    return devices.default_precision() if config.precision == "auto" else config.precision
+
+
+def resolve_jit(config):
+    return devices.default_jit_compile() if config.jit_compile == "auto" else config.jit_compile == "on"
+
+
+def build_for_training(config, steps_per_epoch):
+    """The compiled training model and the bare network inside it (which shares its weights)."""
+    precision = resolve_precision(config)
+    with devices.distribution_scope(), devices.dtype_policy(precision):
+        network = build(config.architecture)
+        trainer = network
+        if config.augment:
+            trainer = keras.Sequential([keras.Input(INPUT_SHAPE), augmentation(config.seed), network], name="trainer")
+        trainer.compile(
+            optimizer=make_optimizer(config, steps_per_epoch),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=resolve_jit(config),
+            steps_per_execution=config.steps_per_execution,
+        )
+    return trainer, network
+
+
+def as_float32(network, architecture):
+    """A float32 copy of `network` for serving: mixed-precision layers would run slowly on CPU."""
+    with devices.dtype_policy("float32"):
+        copy = build(architecture)
+    copy.set_weights(network.get_weights())
+    return copy
+
+
+def train(config, callbacks=(), data=None, verbose=0):
+    """Train `config.architecture` on MNIST and evaluate the best epoch on the test set.
+
+    Args:
+        config: a `TrainConfig`.
+        callbacks: Keras callbacks that receive progress (and may stop training).
+        data: `((x_train, y_train), (x_test, y_test))` uint8 arrays, MNIST by default.
+        verbose: Keras `fit` verbosity (1 shows a progress bar).
+
+    Returns:
+        A `TrainResult` whose model is float32 and uncompiled, ready to save or serve.
+    """
+    from lenet.data import load_mnist
+    from lenet.evaluation import evaluate_arrays
+
+    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
+    keras.utils.set_random_seed(config.seed)
+    (x_fit, y_fit), validation = split_data(config, x_train, y_train)
+    steps_per_epoch = math.ceil(len(x_fit) / config.batch_size)
+    trainer, network = build_for_training(config, steps_per_epoch)
+
+    keep_best = RestoreBestWeights("val_accuracy")
+    own = [keep_best] if validation else []
+    if config.patience and validation:
+        own.append(keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience))
+    started = time.perf_counter()
+    history = trainer.fit(
+        _with_channel(x_fit), y_fit,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(_with_channel(validation[0]), validation[1]) if validation else None,
+        callbacks=[*own, *callbacks],
+        verbose=verbose,
+    )
+    train_seconds = time.perf_counter() - started
+
+    model = as_float32(network, config.architecture)
+    test = evaluate_arrays(model, x_test, y_test)
+    epochs = [dict(zip(history.history, values)) for values in zip(*history.history.values())]
+    for number, row in enumerate(epochs, start=1):
+        row["epoch"] = number
+    return TrainResult(
+        model=model,
+        config=config,
+        history=_plain(epochs),
+        test_loss=test["test_loss"],
+        test_accuracy=test["test_accuracy"],
+        train_seconds=train_seconds,
+        device=devices.describe_device(),
+        precision=resolve_precision(config),
+        jit_compile=resolve_jit(config),
+        stopped_early=len(epochs) < config.epochs,
+    )
+
+
+def _with_channel(images):
+    return images[..., None] if images.ndim == 3 else images
+
+
+def _plain(rows):
+    return [{k: float(v) if k != "epoch" else v for k, v in row.items()} for row in rows]

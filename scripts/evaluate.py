@@ -1,0 +1,43 @@
+"""Score a model file on the 10,000 MNIST test images.
+
+    python scripts/evaluate.py models/lenet5.keras
+    python scripts/evaluate.py models/lenet5.keras --json
+"""
+
+import argparse
+
+import _path  # noqa: F401
+
+from lenet.cli import print_json, run_main
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="a .keras model file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+    args = parser.parse_args()
+
+    from lenet.data import load_mnist
+    from lenet.evaluation import evaluate_arrays
+    from lenet.modelio import count_params, load_model
+
+    model = load_model(args.model)
+    _, (x_test, y_test) = load_mnist(args.mnist_dir)
+    report = {"model": args.model, **evaluate_arrays(model, x_test, y_test), "num_params": count_params(model)}
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"{args.model}: {report['num_params']:,} parameters")
+    print(f"test accuracy {report['test_accuracy']:.4f}  test loss {report['test_loss']:.4f}  "
+          f"({report['num_errors']} errors in {report['num_images']} images)")
+    print("per-class accuracy: " + "  ".join(f"{d}: {a:.4f}" for d, a in enumerate(report["per_class_accuracy"])))
+    print("confusion matrix (rows: true digit, columns: predicted):")
+    print("      " + "".join(f"{d:>6}" for d in range(10)))
+    for digit, row in enumerate(report["confusion_matrix"]):
+        print(f"{digit:>6}" + "".join(f"{count:>6}" for count in row))
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,42 @@
+"""Train a registered architecture on MNIST and save it as a model file with metadata.
+
+    python scripts/train.py --architecture lenet5 --epochs 1
+    python scripts/train.py --architecture lenet_bn --epochs 30 --output models/lenet_bn.keras
+"""
+
+import argparse
+import datetime
+
+import _path  # noqa: F401
+
+from lenet import config
+from lenet.cli import add_config_arguments, config_from_args, run_main
+from lenet.training import TrainConfig
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_arguments(parser, TrainConfig)
+    parser.add_argument("--output", help="model file to write (default: DATA_DIR/models/ARCH-TIME.keras)")
+    parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args()
+    train_config = config_from_args(TrainConfig, args)
+
+    from lenet.data import load_mnist_with_source
+    from lenet.modelio import build_metadata, save_model
+    from lenet.training import train
+
+    data, source = load_mnist_with_source(args.mnist_dir)
+    result = train(train_config, data=data, verbose=0 if args.quiet else 1)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    output = args.output or config.data_dir() / "models" / f"{train_config.architecture}-{stamp}.keras"
+    save_model(result.model, output, build_metadata(result, data_source=source))
+    print(f"test accuracy: {result.test_accuracy:.4f}  test loss: {result.test_loss:.4f}  "
+          f"({len(result.history)} epochs in {result.train_seconds:.1f} s on {result.device}, {result.precision})")
+    print(f"saved: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,69 @@
+"""Shared fixtures: real MNIST when it is there (always in CI), tiny generated digits otherwise."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# CI sets this: what would be skipped on a laptop (no MNIST, no Chromium) must fail there.
+IN_CI = os.environ.get("LENET_CI") == "1"
+
+
+def skip_or_fail(reason):
+    if IN_CI:
+        pytest.fail(f"{reason} (LENET_CI=1: CI must run this test)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """Real MNIST from MNIST_DIR or the Keras cache; never downloads during tests."""
+    from lenet.data import MnistNotFound, load_mnist
+
+    try:
+        return load_mnist(download=False)
+    except MnistNotFound as error:
+        skip_or_fail(f"real MNIST not found: {error}")
+
+
+def draw_digit(digit, size=28, scale=1.0, shift=(0, 0), angle=0.0, width=None, rng=None):
+    """A digit glyph in MNIST convention (white on black, uint8), from Pillow's font."""
+    canvas = Image.new("L", (112, 112), 0)
+    font = ImageFont.load_default(size=int(96 * scale))
+    ImageDraw.Draw(canvas).text((56 + shift[0], 56 + shift[1]), str(digit), fill=255, font=font, anchor="mm",
+                                stroke_width=width or 0, stroke_fill=255)
+    if angle:
+        canvas = canvas.rotate(angle, resample=Image.Resampling.BILINEAR)
+    return np.asarray(canvas.resize((size, size), Image.Resampling.LANCZOS))
+
+
+def tiny_digits(n, seed=0):
+    """`n` generated 28x28 digits with labels: a learnable stand-in for MNIST."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = np.stack([
+        draw_digit(d, scale=rng.uniform(0.8, 1.1), shift=tuple(rng.integers(-6, 7, 2)), angle=rng.uniform(-10, 10))
+        for d in labels
+    ])
+    return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def tiny_data():
+    """((x_train, y_train), (x_test, y_test)) of generated digits, shaped like MNIST."""
+    return tiny_digits(600, seed=1), tiny_digits(200, seed=2)
+
+
+@pytest.fixture(scope="session")
+def default_predictor():
+    from lenet.inference import Predictor
+    from lenet.modelio import load_model
+    from lenet.models import default_model_path
+
+    return Predictor(load_model(default_model_path()))

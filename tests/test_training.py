@@ -1,0 +1,104 @@
+"""Training on tiny generated digits: config, callbacks, best weights, augmentation."""
+
+import keras
+import numpy as np
+import pytest
+
+from lenet.training import OneCycle, RandomAffine, RestoreBestWeights, TrainConfig, classic_config, split_data, train
+
+
+def quick(**overrides):
+    values = dict(architecture="lenet5", epochs=3, batch_size=64, learning_rate=3e-3, validation_split=0.2)
+    return TrainConfig(**{**values, **overrides})
+
+
+def test_config_rejects_values_out_of_range():
+    with pytest.raises(ValueError, match="epochs must be at most 50"):
+        TrainConfig(epochs=51)
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        TrainConfig(architecture="vgg16")
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        TrainConfig(batch_size=0)
+
+
+def test_config_round_trips_through_plain_data_and_ignores_unknown_keys():
+    config = TrainConfig(epochs=7, augment=False)
+    assert TrainConfig.from_dict({**config.to_dict(), "from_the_future": 1}) == config
+
+
+def test_split_holds_out_validation_and_caps_training():
+    x, y = np.arange(100).reshape(100, 1, 1), np.arange(100)
+    (x_fit, y_fit), (x_val, y_val) = split_data(TrainConfig(validation_split=0.2, max_samples=30), x, y)
+    assert len(x_val) == 20 and len(x_fit) == 30
+    assert not set(y_fit) & set(y_val)
+
+
+def test_training_learns_and_reports_through_callbacks(tiny_data):
+    seen = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, dict(logs)))
+
+    result = train(quick(epochs=4, augment=False), callbacks=[Recorder()], data=tiny_data)
+    assert [epoch for epoch, _ in seen] == [0, 1, 2, 3]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(seen[-1][1])
+    assert len(result.history) == 4 and result.history[-1]["epoch"] == 4
+    assert result.test_accuracy > 0.5  # chance is 0.1
+    assert result.model.dtype_policy.name == "float32"
+    assert not result.model.compiled  # a clean model to save and serve
+
+
+def test_stopping_from_outside_keeps_what_was_learned(tiny_data):
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    result = train(quick(epochs=5), callbacks=[StopAfterFirstEpoch()], data=tiny_data)
+    assert len(result.history) == 1 and result.stopped_early
+    assert 0 <= result.test_accuracy <= 1
+
+
+def test_best_epoch_weights_are_restored():
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    keep = RestoreBestWeights("val_accuracy")
+    keep.set_model(model)
+    keep.on_train_begin()
+    model.layers[0].set_weights([np.array([[1.0]]), np.array([0.0])])
+    keep.on_epoch_end(0, {"val_accuracy": 0.9})
+    model.layers[0].set_weights([np.array([[2.0]]), np.array([0.0])])
+    keep.on_epoch_end(1, {"val_accuracy": 0.5})
+    keep.on_train_end()
+    assert model.layers[0].get_weights()[0][0, 0] == 1.0
+
+
+def test_augmentation_only_while_training():
+    layer = RandomAffine(seed=3)
+    images = np.zeros((4, 28, 28, 1), np.float32)
+    images[:, 10:18, 12:16] = 255
+    np.testing.assert_array_equal(np.asarray(layer(images, training=False)), images)
+    moved = np.asarray(layer(images, training=True))
+    assert moved.shape == images.shape and not np.allclose(moved, images)
+    # Small transforms: most of the ink stays in the picture.
+    assert 0.7 < moved.sum() / images.sum() < 1.3
+
+
+def test_one_cycle_rises_then_falls_to_almost_zero():
+    schedule = OneCycle(1e-2, total_steps=100)
+    rates = [float(schedule(step)) for step in range(0, 101, 5)]
+    peak = int(np.argmax(rates))
+    assert 0 < peak < len(rates) - 1
+    assert max(rates) == pytest.approx(1e-2, rel=1e-3)
+    assert rates[-1] < 1e-4 and rates[0] < 1e-3
+
+
+def test_classic_recipe_is_what_the_write_ups_did():
+    config = classic_config()
+    assert (config.batch_size, config.learning_rate, config.optimizer, config.schedule) == (32, 1e-3, "adam", "constant")
+    assert config.precision == "float32" and config.jit_compile == "off" and not config.augment
+
+
+@pytest.mark.parametrize("architecture", ["lenet5_same", "lenet_bn"])
+def test_other_architectures_train(tiny_data, architecture):
+    result = train(quick(architecture=architecture, epochs=1, max_samples=128), data=tiny_data)
+    assert len(result.history) == 1
