@@ -1,0 +1,16 @@
+"""LeNet Studio: `streamlit run app.py`. This file only routes; the pages live in app_pages/."""
+
+import streamlit as st
+
+from app_pages.common import model_sidebar
+
+st.set_page_config(page_title="LeNet Studio", page_icon="✍️", layout="wide")
+pages = [
+    st.Page("app_pages/draw.py", title="Draw & Upload", icon=":material/draw:", default=True),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/gallery.py", title="Gallery", icon=":material/grid_view:"),
+    st.Page("app_pages/about.py", title="About", icon=":material/info:"),
+]
+navigation = st.navigation(pages)
+model_sidebar()
+navigation.run()

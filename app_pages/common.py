@@ -1,0 +1,126 @@
+"""What every page shares: the served model, the sidebar, and the result panels.
+
+Streamlit code only; everything it shows is computed by `lenet`.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from lenet import explain, models
+from lenet.config import CLASS_NAMES
+from lenet.inference import Predictor
+from lenet.modelio import load_model
+
+FOLLOW_ACTIVE = "__active__"
+DEFAULT_THRESHOLD = 0.8
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model...")
+def load_predictor(name, version):
+    """One compiled, warmed-up predictor per model file version, shared by every session.
+
+    `version` changes when the file is replaced, so a new version loads fresh. Only names
+    from the model catalogue reach this function, never a path a user typed.
+    """
+    info = models.find_model(name)
+    if info is None or info.version != version:
+        raise FileNotFoundError(f"Model {name} changed or disappeared; reload the page.")
+    return Predictor(load_model(info.path))
+
+
+def chosen_model():
+    """The `ModelInfo` this session uses: its own choice, else the server's active model."""
+    choice = st.session_state.get("model_choice", FOLLOW_ACTIVE)
+    info = models.find_model(choice) if choice != FOLLOW_ACTIVE else None
+    return info or models.active_model()
+
+
+def predictor():
+    """The session's model as a `Predictor` (None when there is no model at all)."""
+    info = chosen_model()
+    if info is None:
+        return None
+    return load_predictor(info.name, info.version)
+
+
+def threshold():
+    return st.session_state.get("threshold", DEFAULT_THRESHOLD)
+
+
+def model_sidebar():
+    """The active model and a choice of any other catalogued model, on every page."""
+    available = models.available_models()
+    with st.sidebar:
+        st.markdown("### Model")
+        if not available:
+            st.error("No model files found in models/. Train one with `python scripts/train.py`.")
+            return
+        active = models.active_model()
+        names = [m.name for m in available]
+        labels = {m.name: m.label() for m in available}
+        options = [FOLLOW_ACTIVE] + names
+        if st.session_state.get("model_choice") not in options:
+            st.session_state["model_choice"] = FOLLOW_ACTIVE
+        st.selectbox(
+            "Model used on this page",
+            options,
+            key="model_choice",
+            format_func=lambda name: f"Active: {labels.get(active.name, active.name)}" if name == FOLLOW_ACTIVE else labels[name],
+            help="The active model serves everyone; you may try another one just for yourself.",
+        )
+        info = chosen_model()
+        meta = info.metadata
+        accuracy = meta.get("test_accuracy")
+        st.caption(
+            f"**{info.name}** · {meta.get('architecture') or 'unknown architecture'} · "
+            + (f"test accuracy {accuracy:.2%}" if isinstance(accuracy, (int, float)) else "not scored")
+        )
+
+
+def probability_chart(probabilities):
+    data = pd.DataFrame({"digit": list(CLASS_NAMES), "probability": [float(p) for p in probabilities]})
+    st.bar_chart(data, x="digit", y="probability", height=220, y_label="probability", x_label="digit")
+
+
+def prediction_metric(readings, min_confidence):
+    """The big answer: the digit (or the number), with how sure the model is."""
+    text = "".join(str(r.digit) for r in readings)
+    lowest = min(r.confidence for r in readings)
+    sure = lowest >= min_confidence
+    st.metric("Prediction", text, delta=f"{lowest:.0%} sure" if sure else "not sure", delta_color="normal" if sure else "off")
+    if not sure:
+        st.caption(f"Not sure: the top probability is {lowest:.0%}, under your threshold of {min_confidence:.0%}.")
+
+
+def steps_strip(prepared):
+    """'What the model sees': every preprocessing step as a small image."""
+    st.image([step.image for step in prepared.steps], caption=[step.name for step in prepared.steps], width=96, clamp=True)
+
+
+def network_panel(model_predictor, reading):
+    """Feature maps of each convolution stage and the occlusion saliency of the answer."""
+    image = reading.prepared.input
+    left, right = st.columns([1, 2])
+    with left:
+        heat = explain.occlusion_saliency(model_predictor, image, reading.digit)
+        st.image(explain.saliency_overlay(image, heat), caption=f"What drove the answer {reading.digit} (occlusion)", width=224)
+    with right:
+        for name, maps in model_predictor.feature_maps(image).items():
+            grid = explain.feature_grid(maps, cell=28)
+            st.image(grid, caption=f"{name}: {maps.shape[2]} maps of {maps.shape[0]}x{maps.shape[1]}", width=min(560, grid.shape[1] * 2))
+
+
+def result_panel(model_predictor, readings, key):
+    """Everything about one reading (a digit, or one digit of a number)."""
+    reading = readings[0]
+    if len(readings) > 1:
+        index = st.radio("Look at digit", range(len(readings)), horizontal=True, key=f"{key}_digit",
+                         format_func=lambda i: f"#{i + 1}: {readings[i].digit}")
+        reading = readings[index]
+    tab_probabilities, tab_steps, tab_network = st.tabs(["Probabilities", "What the model sees", "Inside the network"])
+    with tab_probabilities:
+        probability_chart(reading.probabilities)
+    with tab_steps:
+        steps_strip(reading.prepared)
+    with tab_network:
+        network_panel(model_predictor, reading)

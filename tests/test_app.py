@@ -1,0 +1,102 @@
+"""The app's pages under Streamlit's AppTest: they load, read uploads, and refuse politely."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from handwriting import paper
+from conftest import ROOT
+
+PAGES = ["app_pages/draw.py", "app_pages/train.py", "app_pages/gallery.py", "app_pages/about.py"]
+TIMEOUT = 120
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(ROOT)  # pages are named relative to the app, as `streamlit run` sees them
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+
+
+def png_bytes(image):
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def upload(app, *files):
+    app.file_uploader(key="uploads").set_value(list(files) if len(files) > 1 else files[0])
+    return app.run()
+
+
+def upload_tab(app):
+    return next(tab for tab in app.tabs if "Upload" in tab.label)
+
+
+def shown_text(app):
+    parts = [e.value for kind in ("error", "warning", "info", "markdown", "caption") for e in getattr(app, kind)]
+    return " ".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_loads_without_exception(app, page):
+    app.switch_page(page).run()
+    assert not app.exception
+    assert app.title[0].value
+
+
+def test_draw_page_asks_for_a_digit_and_shows_the_active_model(app):
+    assert not app.exception
+    assert app.metric[0].label == "Prediction" and app.metric[0].value == "–"
+    assert "Draw a digit" in shown_text(app)
+    assert "test accuracy" in " ".join(c.value for c in app.sidebar.caption)
+
+
+@pytest.mark.mnist
+def test_uploading_a_real_mnist_digit_reads_it(app, mnist):
+    _, (x_test, y_test) = mnist
+    index = 0  # a 7
+    upload(app, ("mnist-test-0.png", png_bytes(Image.fromarray(x_test[index])), "image/png"))
+    assert not app.exception
+    assert upload_tab(app).metric[0].value == str(y_test[index])
+
+
+def test_uploading_a_photo_of_a_number_reads_all_digits(app):
+    upload(app, ("number.png", png_bytes(paper("305", size=(600, 260))), "image/png"))
+    assert not app.exception
+    assert upload_tab(app).metric[0].value == "305"
+
+
+def test_a_blank_upload_says_no_digit(app):
+    upload(app, ("blank.png", png_bytes(Image.new("RGB", (300, 300), "white")), "image/png"))
+    assert not app.exception
+    assert "no digit" in shown_text(app)
+
+
+@pytest.mark.parametrize("name,data", [
+    ("notes.png", b"not an image at all"),
+    ("page.jpg", b"<!doctype html><html></html>"),
+    ("empty.png", b""),
+])
+def test_a_hostile_upload_gets_a_message_not_an_exception(app, name, data):
+    upload(app, (name, data, "image/png"))
+    assert not app.exception
+    assert name in app.error[0].value
+
+
+def test_many_uploads_make_a_table_with_messages_and_a_csv(app):
+    files = [
+        ("three.png", png_bytes(paper("3", size=(200, 240))), "image/png"),
+        ("blank.png", png_bytes(Image.new("L", (100, 100), 255)), "image/png"),
+        ("broken.png", b"\x89PNG\r\n\x1a\n broken", "image/png"),
+    ]
+    upload(app, *files)
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["file"]) == ["three.png", "blank.png", "broken.png"]
+    assert list(table["digits"]) == ["3", "", ""]
+    assert "no digit" in table["message"][1] and "corrupt" in table["message"][2]
+    assert any("broken.png" in w.value for w in app.warning)
