@@ -15,6 +15,25 @@ FOLLOW_ACTIVE = "__active__"
 DEFAULT_THRESHOLD = 0.8
 
 
+def keep_keras_state_between_runs():
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Streamlit does that to free models built in a script; this app builds none per run (the
+    served models live in `st.cache_resource`). The call empties TensorFlow's kernel cache
+    and runs a full garbage collection, which made the first answer after each stroke take
+    30-50 ms instead of 1 ms. The hook is private, so a Streamlit that moved it is left alone.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:
+        return
+    if hasattr(script_runner, "_clean_problem_modules"):
+        script_runner._clean_problem_modules = lambda: None
+
+
+keep_keras_state_between_runs()
+
+
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
 def load_predictor(name, version):
     """One compiled, warmed-up predictor per model file version, shared by every session.
@@ -82,6 +101,9 @@ def probability_chart(probabilities):
     st.bar_chart(data, x="digit", y="probability", height=220, y_label="probability", x_label="digit")
 
 
+BIG_ANSWERS = "<style>[data-testid='stMetricValue'] {font-size: 4.5rem; line-height: 1.1;}</style>"
+
+
 def prediction_metric(readings, min_confidence):
     """The big answer: the digit (or the number), with how sure the model is."""
     text = "".join(str(r.digit) for r in readings)
@@ -94,20 +116,27 @@ def prediction_metric(readings, min_confidence):
 
 def steps_strip(prepared):
     """'What the model sees': every preprocessing step as a small image."""
-    st.image([step.image for step in prepared.steps], caption=[step.name for step in prepared.steps], width=96, clamp=True)
+    st.image([explain.thumbnail(step.image) for step in prepared.steps],
+             caption=[f"{step.name}" for step in prepared.steps], width=112)
+    st.caption(" → ".join(f"{step.name} ({step.note})" if step.note else step.name for step in prepared.steps))
 
 
 def network_panel(model_predictor, reading):
     """Feature maps of each convolution stage and the occlusion saliency of the answer."""
     image = reading.prepared.input
-    left, right = st.columns([1, 2])
-    with left:
+    saliency, legend = st.columns([1, 1.3])
+    with saliency:
         heat = explain.occlusion_saliency(model_predictor, image, reading.digit)
-        st.image(explain.saliency_overlay(image, heat), caption=f"What drove the answer {reading.digit} (occlusion)", width=224)
-    with right:
-        for name, maps in model_predictor.feature_maps(image).items():
-            grid = explain.feature_grid(maps, cell=28)
-            st.image(grid, caption=f"{name}: {maps.shape[2]} maps of {maps.shape[0]}x{maps.shape[1]}", width=min(560, grid.shape[1] * 2))
+        st.image(explain.saliency_overlay(image, heat, scale=6), width=168)
+    with legend:
+        st.markdown(f"**What drove the answer {reading.digit}.** Each region of the input was covered in turn; "
+                    "the brighter it glows, the more covering it lowered the probability of this answer.")
+    st.markdown("**Feature maps.** Each tile is what one learned filter responds to; "
+                "deeper layers see larger, more abstract parts of the digit.")
+    for name, maps in model_predictor.feature_maps(image).items():
+        grid = explain.feature_grid(maps, cell=28)
+        st.image(grid, caption=f"{name}: {maps.shape[2]} maps of {maps.shape[0]}x{maps.shape[1]}",
+                 width=min(440, grid.shape[1] * 2))
 
 
 def result_panel(model_predictor, readings, key):

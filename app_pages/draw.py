@@ -150,6 +150,7 @@ def _thumbnail(image):
 
 
 st.title("Draw & Upload")
+st.html(common.BIG_ANSWERS)
 reading_settings()
 served = common.predictor()
 if served is None:

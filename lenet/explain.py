@@ -78,6 +78,19 @@ def saliency_overlay(image, heat, scale=8):
     return np.asarray(Image.fromarray(blended).resize((image.shape[1] * scale, image.shape[0] * scale), Image.Resampling.NEAREST))
 
 
+def thumbnail(image, size=112):
+    """A square `size` px view of a uint8 image: padded with black, small images enlarged with
+    visible pixels (nearest), large ones reduced smoothly."""
+    image = np.asarray(image, np.uint8)
+    height, width = image.shape[:2]
+    side = max(height, width)
+    square = np.zeros((side, side) + image.shape[2:], np.uint8)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top : top + height, left : left + width] = image
+    resample = Image.Resampling.NEAREST if side < size else Image.Resampling.LANCZOS
+    return np.asarray(Image.fromarray(square).resize((size, size), resample))
+
+
 def draw_boxes(image, boxes, labels, color=(255, 64, 64)):
     """A copy of `image` (Pillow) with each box outlined and labelled, for showing a number read."""
     canvas = image.convert("RGB").copy()
