@@ -83,8 +83,10 @@ def _compile(model):
 
         spec = tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 1), tf.float32)
         jit = devices.default_jit_compile()
-        graph = tf.function(lambda x: model(x, training=False), input_signature=[spec], jit_compile=jit)
-        return lambda x: _to_numpy(graph(x))
+        graph = tf.function(lambda x: model(x, training=False), jit_compile=jit)
+        # Calling the concrete function skips tf.function's argument binding (~0.4 ms a call).
+        concrete = graph.get_concrete_function(spec)
+        return lambda x: _to_numpy(concrete(tf.constant(x)))
     if backend == "jax":
         import jax
 

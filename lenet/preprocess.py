@@ -81,9 +81,8 @@ def to_grayscale(image):
     if image.mode in ("LA", "PA", "La", "RGBa"):
         image = image.convert("RGBA")
     if image.mode == "RGBA":
-        rgba = np.asarray(image, dtype=np.float32)
-        gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
-        alpha = rgba[..., 3] / 255.0
+        gray = np.asarray(image.convert("L"), dtype=np.float32)  # ITU-R 601 luminance, in C
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
         if alpha.min() < 1.0:
             visible = alpha > 0.5
             background = 0.0 if not visible.any() or gray[visible].mean() >= 128 else 255.0
@@ -136,10 +135,20 @@ def flatten_background(ink):
         # Tiny images: not enough pixels to model the paper; take its darkest level.
         return np.clip(ink - np.percentile(ink, 5), 0, None)
     small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = Image.fromarray(_u8(ink)).resize(small_size, Image.Resampling.BOX)
-    opened = small.filter(ImageFilter.MinFilter(window)).filter(ImageFilter.MaxFilter(window))
-    smooth = opened.filter(ImageFilter.GaussianBlur(2)).resize((width, height), Image.Resampling.BILINEAR)
+    small = np.asarray(Image.fromarray(_u8(ink)).resize(small_size, Image.Resampling.BOX))
+    opened = _grey_filter(_grey_filter(small, window, np.min), window, np.max)
+    if not opened.any():
+        return ink  # black paper (a drawing): nothing to subtract
+    smooth = Image.fromarray(opened).filter(ImageFilter.GaussianBlur(2)).resize((width, height), Image.Resampling.BILINEAR)
     return np.clip(ink - np.asarray(smooth, dtype=np.float32), 0, None)
+
+
+def _grey_filter(image, window, reduce):
+    """Minimum or maximum over a `window` x `window` square around each pixel (edges repeated)."""
+    half = window // 2
+    padded = np.pad(image, half, mode="edge")
+    rows = reduce(np.lib.stride_tricks.sliding_window_view(padded, window, axis=0), axis=-1)
+    return reduce(np.lib.stride_tricks.sliding_window_view(rows, window, axis=1), axis=-1)
 
 
 def otsu_threshold(values):
@@ -162,25 +171,31 @@ def ink_mask(flat):
     they touch those, which keeps light strokes such as a thin bar of a 7 while paper
     texture, never touching real ink, stays out. No ink when nothing contrasts with the paper.
     """
+    return _ink_pieces(flat)[0]
+
+
+def _ink_pieces(flat):
+    """`ink_mask` and its connected components, labelled once."""
+    empty = np.zeros(flat.shape, bool), []
     if flat.max() < MIN_CONTRAST:
-        return np.zeros(flat.shape, bool)
+        return empty
     threshold = max(otsu_threshold(flat), MIN_CONTRAST / 2)
     strong = flat > threshold
     if strong.any() and flat[strong].mean() - flat[~strong].mean() < MIN_CONTRAST:
-        return np.zeros(flat.shape, bool)  # only paper texture: no digit
+        return empty  # only paper texture: no digit
     strong_before = np.zeros((flat.shape[0], flat.shape[1] + 1), np.int64)
     np.cumsum(strong, axis=1, out=strong_before[:, 1:])
-    mask = np.zeros(flat.shape, bool)
+    kept = []
     for component in find_components(flat > threshold / 2):
         rows, starts, ends = component.runs.T
         if (strong_before[rows, ends] - strong_before[rows, starts]).any():
-            component.paint(mask)
-    return mask
+            kept.append(component)
+    return _paint(flat.shape, kept), kept
 
 
-def remove_specks(mask):
+def remove_specks(mask, components=None):
     """Drop components far smaller than the largest (dust, paper texture); return (mask, components)."""
-    components = find_components(mask)
+    components = find_components(mask) if components is None else components
     if not components:
         return mask, []
     largest = max(c.area for c in components)
@@ -225,7 +240,7 @@ def clean_page(image):
     ink = to_white_on_black(gray)
     steps.append(Step("white on black", _u8(ink), "inverted" if ink is not gray else "already white on black"))
     flat = flatten_background(ink)
-    mask, components = remove_specks(ink_mask(flat))
+    mask, components = remove_specks(*_ink_pieces(flat))
     cleaned = soft_ink(flat, mask)
     steps.append(Step("background removed", _u8(cleaned), f"{len(components)} ink pieces"))
     return Page(ink=cleaned, mask=mask, components=components, scale=scale, steps=steps)

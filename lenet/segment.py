@@ -52,9 +52,11 @@ class Component:
 
     def paint(self, mask, offset=(0, 0)):
         """Set this component's pixels in `mask`, shifted by `offset` (rows, columns)."""
-        dy, dx = offset
-        for row, start, end in self.runs:
-            mask[row - dy, start - dx : end - dx] = True
+        rows, starts, ends = self.runs.T
+        lengths = ends - starts
+        first = (rows - offset[0]) * mask.shape[1] + starts - offset[1]
+        pixels = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        np.put(mask, pixels, True)
 
     @classmethod
     def union(cls, components):
@@ -72,35 +74,49 @@ def find_runs(mask):
     return np.stack([rows, starts, ends], axis=1)
 
 
+def touching_pairs(runs, width):
+    """Index pairs (above, below) of runs in consecutive rows that touch, diagonals included.
+
+    Runs are sorted row by row, so the runs of the row above touching a run form one slice,
+    found for all runs at once with two binary searches over row-major positions.
+    """
+    rows, starts, ends = runs[:, 0], runs[:, 1], runs[:, 2]
+    stride = width + 2
+    above = (rows - 1) * stride
+    first = np.searchsorted(rows * stride + ends, above + starts, side="left")  # ends at or past our start
+    last = np.searchsorted(rows * stride + starts, above + ends, side="right")  # starts at or before our end
+    counts = np.maximum(last - first, 0)
+    below = np.repeat(np.arange(len(runs)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(first, counts) + offsets, below
+
+
+def connected_labels(n, a, b):
+    """Component label (its smallest member) of each of `n` nodes joined by edges `a`-`b`.
+
+    Hook trees onto smaller roots and shortcut to roots until no edge joins two trees;
+    every step is one numpy operation over all edges.
+    """
+    parent = np.arange(n)
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        differ = root_a != root_b
+        if not differ.any():
+            return parent
+        np.minimum.at(parent, np.maximum(root_a, root_b)[differ], np.minimum(root_a, root_b)[differ])
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+
+
 def find_components(mask):
     """8-connected components of a bool mask, largest first."""
     runs = find_runs(mask)
     if len(runs) == 0:
         return []
-    parent = np.arange(len(runs))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    rows, starts, ends = runs[:, 0], runs[:, 1], runs[:, 2]
-    first = np.searchsorted(rows, np.arange(mask.shape[0] + 1))
-    for row in np.unique(rows):
-        i, i_end = first[row], first[row + 1]
-        j, j_end = i_end, first[min(row + 2, mask.shape[0])]
-        # Two-pointer sweep over this row's runs and the next row's.
-        while i < i_end and j < j_end:
-            if starts[i] <= ends[j] and starts[j] <= ends[i]:  # touching, diagonals included
-                a, b = root(i), root(j)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-            if ends[i] < ends[j]:
-                i += 1
-            else:
-                j += 1
-    labels = np.array([root(i) for i in range(len(runs))])
+    labels = connected_labels(len(runs), *touching_pairs(runs, mask.shape[1]))
     order = np.argsort(labels, kind="stable")
     split = np.flatnonzero(np.diff(labels[order])) + 1
     components = [Component(runs[group]) for group in np.split(order, split)]

@@ -1,0 +1,107 @@
+"""Measure training speed and answer latency, the classic recipe against ours, in one run.
+
+    python scripts/benchmark.py                # a table
+    python scripts/benchmark.py --json         # one JSON object
+    KERAS_BACKEND=jax python scripts/benchmark.py --json
+
+Seconds per epoch: one epoch of the classic recipe of the write-ups (float32 images, batch 32,
+Adam 1e-3, no schedule, no XLA) and one of this project's default recipe, in turn, --rounds
+times (medians). Time to 99%: a full run of each recipe in a child process, test accuracy
+checked after every epoch on a paused clock. Then a drawing's way to an answer, the whole test
+set, a cold start, and the peak memory of a training run.
+"""
+
+import argparse
+import statistics
+
+import _path  # noqa: F401
+
+from lenet.cli import print_json, run_main
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--classic-epochs", type=int, default=15,
+                        help="cap on the classic recipe's epochs (it stops earlier once at 99%%; default 15)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="timed epochs of each recipe, taken in turn, for seconds per epoch (default 5)")
+    parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+    args = parser.parse_args()
+
+    import keras
+
+    from lenet import benchmark
+    from lenet.data import load_mnist
+    from lenet.devices import describe_device
+    from lenet.inference import Predictor
+    from lenet.modelio import load_model
+    from lenet.models import default_model_path
+
+    _, (x_test, _) = load_mnist(args.mnist_dir)  # fail early, with the friendly message, if absent
+    default_epochs = benchmark.recipes(args.classic_epochs)["default"].epochs
+    epoch_times = benchmark.run_epoch_timing(args.rounds, args.mnist_dir)
+    classic_epoch_s, default_epoch_s = (statistics.median(epoch_times[k]) for k in ("classic", "default"))
+    reports = {
+        "classic": benchmark.run_recipe("classic", args.classic_epochs, args.mnist_dir, stop_at=benchmark.TARGET_ACCURACY),
+        "default": benchmark.run_recipe("default", default_epochs, args.mnist_dir),
+    }
+    classic, default = (benchmark.summarize_recipe(reports[k]) for k in ("classic", "default"))
+    model = load_model(default_model_path())
+    predictor = Predictor(model)
+    result = {
+        "device": describe_device(),
+        "backend": keras.backend.backend(),
+        "classic_epoch_s": classic_epoch_s,
+        "default_epoch_s": default_epoch_s,
+        "epoch_speedup": classic_epoch_s / default_epoch_s,
+        "epoch_times_s": epoch_times,
+        "classic_time_to_99_s": classic["time_to_99_s"],
+        "default_time_to_99_s": default["time_to_99_s"],
+        "time_to_99_ratio": None,
+        "classic_best_test_accuracy": classic["best_test_accuracy"],
+        "default_final_test_accuracy": reports["default"]["final_test_accuracy"],
+        "default_precision": reports["default"]["precision"],
+        "default_jit_compile": reports["default"]["jit_compile"],
+        **benchmark.measure_latency(predictor, model),
+        **benchmark.measure_test_set(predictor, x_test),
+        **benchmark.measure_cold_start(),
+        "train_peak_rss_mb": reports["default"]["peak_rss_mb"],
+        "classic_train_peak_rss_mb": reports["classic"]["peak_rss_mb"],
+        "epochs": {k: r["epochs"] for k, r in reports.items()},
+    }
+    if classic["time_to_99_s"] and default["time_to_99_s"]:
+        result["time_to_99_ratio"] = default["time_to_99_s"] / classic["time_to_99_s"]
+    elif default["time_to_99_s"]:
+        # Classic never got there within its cap: the ratio is at most this.
+        result["time_to_99_ratio_at_most"] = default["time_to_99_s"] / classic["trained_s"]
+    if args.json:
+        print_json(result)
+    else:
+        print_table(result)
+    return 0
+
+
+def print_table(result):
+    def seconds(value):
+        return f"{value:.1f} s" if value is not None else "not reached"
+
+    rows = [
+        ("device", result["device"]),
+        ("seconds per 60k-image epoch: classic / default", f"{result['classic_epoch_s']:.2f} / {result['default_epoch_s']:.2f}  (x{result['epoch_speedup']:.1f})"),
+        ("time to 99% test accuracy: classic / default", f"{seconds(result['classic_time_to_99_s'])} / {seconds(result['default_time_to_99_s'])}"),
+        ("time to 99% ratio (default / classic)", f"{result['time_to_99_ratio']:.2f}" if result["time_to_99_ratio"] else f"<= {result.get('time_to_99_ratio_at_most', float('nan')):.2f}"),
+        ("default recipe final test accuracy", f"{result['default_final_test_accuracy']:.4f}"),
+        ("drawing to answer p50 / p95", f"{result['latency_ms_p50']:.2f} / {result['latency_ms_p95']:.2f} ms"),
+        ("model.predict p50 (for contrast)", f"{result['predict_ms_p50']:.1f} ms"),
+        ("10,000 test images", f"{result['test_set_predict_s']:.2f} s"),
+        ("cold start to first answer", f"{result['cold_start_s']:.1f} s"),
+        ("peak memory of a training run", f"{result['train_peak_rss_mb']:.0f} MB"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    run_main(main)
