@@ -74,7 +74,6 @@ def model_sidebar():
         if not available:
             st.error("No model files found in models/. Train one with `python scripts/train.py`.")
             return
-        active = models.active_model()
         names = [m.name for m in available]
         labels = {m.name: m.label() for m in available}
         options = [FOLLOW_ACTIVE] + names
@@ -84,7 +83,7 @@ def model_sidebar():
             "Model used on this page",
             options,
             key="model_choice",
-            format_func=lambda name: f"Active: {labels.get(active.name, active.name)}" if name == FOLLOW_ACTIVE else labels[name],
+            format_func=lambda name: "The active model (server-wide)" if name == FOLLOW_ACTIVE else labels[name],
             help="The active model serves everyone; you may try another one just for yourself.",
         )
         info = chosen_model()

@@ -1,0 +1,101 @@
+"""Training jobs as real processes: progress, stop, crash, kill, one at a time, activation."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from lenet import jobs, models
+from lenet.runs import RunInProgress, RunStore
+from lenet.training import TrainConfig
+
+pytestmark = [pytest.mark.mnist, pytest.mark.slow]
+
+TINY = TrainConfig(epochs=1, max_samples=1000, batch_size=128)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch, mnist):
+    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("LENET_TRAINING", raising=False)
+    return tmp_path / "data"
+
+
+def wait_for(predicate, timeout=180, what="the condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def finished(store, run_id):
+    run = store.run(run_id)
+    return run if run["status"] in ("finished", "stopped", "failed") else None
+
+
+def test_a_run_streams_progress_saves_a_version_and_activates_it(data_dir):
+    store = RunStore()
+    before = models.active_model().name
+    run_id = jobs.start_training(TINY, activate_when_done=True)
+    with pytest.raises(RunInProgress):
+        jobs.start_training(TINY)
+    run = wait_for(lambda: finished(store, run_id), what="the run to end")
+    assert run["status"] == "finished", run["log_tail"]
+    metrics = store.metrics(run_id)
+    assert any(m["kind"] == "epoch" and m["val_accuracy"] is not None for m in metrics)
+    assert all(m["progress"] <= 1.0 for m in metrics)
+    assert run["device"].startswith(("CPU", "GPU")) and 0 < run["test_accuracy"] <= 1
+    meta = json.loads((data_dir / "models" / f"{run['model_name']}.json").read_text())
+    assert meta["run_id"] == run_id and meta["config"]["max_samples"] == 1000
+    assert models.active_model().name == run["model_name"] != before
+
+
+def test_stop_keeps_what_was_learned_and_leaves_the_active_model(data_dir):
+    store = RunStore()
+    run_id = jobs.start_training(TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True)
+    wait_for(lambda: store.metrics(run_id), what="the first progress report")
+    jobs.stop(run_id)
+    run = wait_for(lambda: finished(store, run_id), what="the run to stop")
+    assert run["status"] == "stopped" and run["model_name"]
+    assert json.loads((data_dir / "models" / f"{run['model_name']}.json").read_text())["partial"] is True
+    assert models.active_model().name == "lenet5"  # a partial result is not activated by itself
+    assert jobs.start_training(TINY)  # the server is free again
+
+
+def test_a_crashing_job_is_marked_failed_with_its_log(data_dir, tmp_path, monkeypatch):
+    broken = tmp_path / "broken-mnist"
+    broken.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (broken / name).write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 100)
+    monkeypatch.setenv("MNIST_DIR", str(broken))
+    store = RunStore()
+    run_id = jobs.start_training(TINY, activate_when_done=True)
+    run = wait_for(lambda: finished(store, run_id), what="the run to fail")
+    assert run["status"] == "failed" and "MnistCorrupt" in run["error"]
+    assert "does not match" in run["log_tail"]
+    assert models.active_model().name == "lenet5"
+
+
+def test_a_killed_job_is_marked_failed_and_changes_nothing(data_dir):
+    store = RunStore()
+    run_id = jobs.start_training(TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True)
+    wait_for(lambda: store.metrics(run_id), what="the first progress report")
+    os.kill(store.run(run_id)["pid"], signal.SIGKILL)
+    wait_for(lambda: jobs.reconcile(store) or store.run(run_id)["status"] == "failed", timeout=30, what="reconcile")
+    run = store.run(run_id)
+    assert run["status"] == "failed" and "killed or crashed" in run["error"]
+    assert models.active_model().name == "lenet5"
+    assert not list((data_dir / "models").glob("*.keras")) if (data_dir / "models").exists() else True
+    assert store.check_integrity() == "ok"
+
+
+def test_training_switched_off_starts_nothing(data_dir, monkeypatch):
+    monkeypatch.setenv("LENET_TRAINING", "off")
+    with pytest.raises(jobs.TrainingDisabled):
+        jobs.start_training(TINY)
+    assert RunStore().runs() == []
