@@ -191,6 +191,30 @@ def measure_test_set(predictor, x_test, repeats=3):
     return {"test_set_predict_s": statistics.median(times)}
 
 
+def measure_gallery_first_pass(model_path, x_test, y_test):
+    """The Gallery's first visit for a model version: load it, read all 10,000 digits, cache them."""
+    import tempfile
+
+    from lenet import gallery
+    from lenet.inference import Predictor
+    from lenet.modelio import load_model
+
+    previous = os.environ.get("LENET_DATA_DIR")
+    with tempfile.TemporaryDirectory() as empty_cache:
+        os.environ["LENET_DATA_DIR"] = empty_cache
+        try:
+            started = time.perf_counter()
+            predictor = Predictor(load_model(model_path))
+            gallery.test_set_predictions(predictor, f"benchmark:{time.time()}", x_test, y_test)
+            seconds = time.perf_counter() - started
+        finally:
+            if previous is None:
+                os.environ.pop("LENET_DATA_DIR", None)
+            else:
+                os.environ["LENET_DATA_DIR"] = previous
+    return {"gallery_first_pass_s": seconds}
+
+
 COLD_START = """
 import time, sys
 from lenet.inference import Predictor
