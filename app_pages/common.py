@@ -44,7 +44,7 @@ def load_predictor(name, version):
     info = models.find_model(name)
     if info is None or info.version != version:
         raise FileNotFoundError(f"Model {name} changed or disappeared; reload the page.")
-    return Predictor(load_model(info.path))
+    return Predictor(load_model(info.path), name=info.name)
 
 
 def chosen_model():
@@ -103,14 +103,16 @@ def probability_chart(probabilities):
 BIG_ANSWERS = "<style>[data-testid='stMetricValue'] {font-size: 4.5rem; line-height: 1.1;}</style>"
 
 
-def prediction_metric(readings, min_confidence):
-    """The big answer: the digit (or the number), with how sure the model is."""
+def prediction_metric(readings, min_confidence, model_name):
+    """The big answer: the digit (or the number), with how sure the model is, and who read it."""
     text = "".join(str(r.digit) for r in readings)
     lowest = min(r.confidence for r in readings)
     sure = lowest >= min_confidence
     st.metric("Prediction", text, delta=f"{lowest:.0%} sure" if sure else "not sure", delta_color="normal" if sure else "off")
+    note = f"Read by {model_name}."
     if not sure:
-        st.caption(f"Not sure: the top probability is {lowest:.0%}, under your threshold of {min_confidence:.0%}.")
+        note += f" Not sure: the top probability is {lowest:.0%}, under your threshold of {min_confidence:.0%}."
+    st.caption(note)
 
 
 def steps_strip(prepared):

@@ -46,7 +46,7 @@ def draw_section(model_predictor):
             st.metric("Prediction", "–")
             st.info("Draw a digit on the black square.")
             return
-        common.prediction_metric(readings, common.threshold())
+        common.prediction_metric(readings, common.threshold(), model_predictor.name)
         if len(readings) > 1:
             st.image(draw_boxes(_rgb(image), [r.box for r in readings], [r.digit for r in readings]),
                      caption=f"{len(readings)} digits read left to right", width=CANVAS_SIZE)
@@ -111,7 +111,7 @@ def single_upload(upload, model_predictor):
             st.metric("Prediction", "–")
             st.info(f"**{upload.name}**: no digit found in this picture.")
             return
-        common.prediction_metric(readings, common.threshold())
+        common.prediction_metric(readings, common.threshold(), model_predictor.name)
         common.result_panel(model_predictor, readings, key="upload")
 
 

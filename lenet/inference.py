@@ -23,8 +23,9 @@ CHUNK = 1024
 class Predictor:
     """Probabilities (and feature maps) for batches of 28x28 MNIST-convention images."""
 
-    def __init__(self, model, warm_up=True):
+    def __init__(self, model, warm_up=True, name=None):
         self.model = model
+        self.name = name or model.name
         self._forward = _compile(model)
         self._features = None
         self._lock = threading.Lock()
