@@ -7,7 +7,8 @@ import streamlit as st
 
 from app_pages import common
 from lenet import gallery, models
-from lenet.data import MnistCorrupt, MnistNotFound, load_mnist
+from lenet.config import mnist_dir
+from lenet.data import MnistCorrupt, MnistNotFound, keras_cache_dir, load_mnist
 from lenet.evaluation import confusion_matrix, error_at_threshold, error_reject_curve, precision_recall
 from lenet.preprocess import Prepared
 from lenet.reading import Reading
@@ -16,8 +17,13 @@ PER_PAGE = 50
 ANY = "any"
 
 
-@st.cache_resource(show_spinner="Loading the MNIST test set...")
 def test_set(download=False):
+    # Keyed by where the data is looked for, so a changed MNIST_DIR or Keras cache is seen.
+    return _test_set(str(mnist_dir()), str(keras_cache_dir()), download)
+
+
+@st.cache_resource(show_spinner="Loading the MNIST test set...")
+def _test_set(folder, cache, download):
     _, (x_test, y_test) = load_mnist(download=download)
     return x_test, y_test
 
