@@ -37,7 +37,7 @@ def _secret(name):
 
 
 def training_policy():
-    switch = str(os.environ.get("LENET_TRAINING") or _secret("training") or "on").strip().lower()
+    switch = str(os.environ.get("LENET_TRAINING") or _secret("training") or "on").strip().lower()  # on, queue, off
     password = os.environ.get("LENET_TRAINING_PASSWORD") or _secret("training_password")
     return TrainingPolicy(enabled=switch not in ("off", "0", "false", "no"), password=password or None)
 

@@ -130,7 +130,9 @@ def curves(frame, title_suffix=""):
 def progress_line(run, frame):
     config = TrainConfig.from_dict(run["config"])
     if frame.empty:
-        st.progress(0.0, text="Starting: loading TensorFlow and MNIST...")
+        waiting = run["status"] == "queued" and not run["pid"]
+        st.progress(0.0, text="Waiting for a training worker to pick this run up (scripts/worker.py)..." if waiting
+                    else "Starting: loading TensorFlow and MNIST...")
         return
     last = frame.iloc[-1]
     fraction = min(1.0, float(last["progress"]) / config.epochs)
@@ -250,6 +252,9 @@ active = store().active_run()
 controls(active)
 if active is not None:
     st.fragment(live_view, run_every=1.0)(active["id"])
+elif jobs.training_mode() == "queue":
+    st.caption("No run in progress. Runs are queued for a training worker on another machine "
+               "(scripts/worker.py); their progress shows here live.")
 else:
     st.caption(f"No run in progress. Training runs on {device_line()} in a process of its own: "
                "it goes on when you leave this page, and everyone who opens it sees it live.")

@@ -5,6 +5,9 @@ session, so the job outlives the web page, its reruns and its server's script th
 job streams metrics into the database, obeys a stop flag there, saves its model as a new
 version atomically and, if asked, activates it. A job that dies is found by `reconcile()`:
 its run is marked failed with the tail of its log, and the active model was never touched.
+
+With `LENET_TRAINING=queue` the app only queues runs, and `work()` (scripts/worker.py) runs
+them on another machine, say one with a GPU, sharing the data folder and runs database.
 """
 
 import os
@@ -17,7 +20,7 @@ import traceback
 import keras
 
 from lenet.config import PROJECT_ROOT, data_dir
-from lenet.runs import ACTIVE_STATUSES, RunStore
+from lenet.runs import ACTIVE_STATUSES, RunStore, this_host
 
 PROGRESS_EVERY_S = 0.25  # metric rows are written at most this often (and at every epoch end)
 LOG_TAIL_LINES = 40
@@ -28,8 +31,16 @@ class TrainingDisabled(RuntimeError):
     """This server does not train (LENET_TRAINING=off)."""
 
 
+def training_mode():
+    """'on' (jobs run here), 'queue' (a worker elsewhere runs them) or 'off' (`LENET_TRAINING`)."""
+    mode = os.environ.get("LENET_TRAINING", "on").strip().lower()
+    if mode in ("off", "0", "false", "no"):
+        return "off"
+    return "queue" if mode in ("queue", "worker", "remote") else "on"
+
+
 def training_switched_off():
-    return os.environ.get("LENET_TRAINING", "on").strip().lower() in ("off", "0", "false", "no")
+    return training_mode() == "off"
 
 
 def runs_dir():
@@ -47,6 +58,14 @@ def start_training(config, activate_when_done=False, store=None):
     store = store or RunStore()
     reconcile(store)
     run_id = store.create_run(config.to_dict(), activate_when_done)
+    if training_mode() == "queue":
+        return run_id  # a worker (scripts/worker.py) picks it up
+    launch(run_id, store)
+    return run_id
+
+
+def launch(run_id, store):
+    """Start the job process for a recorded run, logging to DATA_DIR/runs/run-N.log."""
     log_path = runs_dir() / f"run-{run_id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
@@ -55,13 +74,21 @@ def start_training(config, activate_when_done=False, store=None):
             cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    store.update(run_id, pid=process.pid, log_path=str(log_path))
-    return run_id
+    store.update(run_id, pid=process.pid, host=this_host(), log_path=str(log_path))
+    return process
 
 
 def stop(run_id, store=None):
-    """Ask a run to stop after its current batch; what it learned so far is kept."""
-    (store or RunStore()).request_stop(run_id)
+    """Ask a run to stop after its current batch; what it learned so far is kept.
+
+    A run still waiting in the queue is cancelled outright.
+    """
+    store = store or RunStore()
+    run = store.run(run_id)
+    if run and run["status"] == "queued" and not run["pid"]:
+        store.update(run_id, status="failed", finished=time.time(), error="Cancelled before it started.")
+        return
+    store.request_stop(run_id)
 
 
 def reconcile(store=None):
@@ -72,10 +99,13 @@ def reconcile(store=None):
         if run["status"] not in ACTIVE_STATUSES:
             continue
         silent = time.time() - (run["heartbeat"] or run["started"] or run["created"])
-        if run["pid"] and process_alive(run["pid"]) and silent < STALE_AFTER_S:
+        if not run["pid"]:
+            continue  # queued: waiting to be launched here or claimed by a worker
+        if run["host"] and run["host"] != this_host():
+            if silent < STALE_AFTER_S:
+                continue  # another machine's job: only its silence tells it died
+        elif process_alive(run["pid"]) and silent < STALE_AFTER_S:
             continue
-        if not run["pid"] and silent < 30:
-            continue  # being launched right now
         store.update(run["id"], status="failed", finished=time.time(), log_tail=log_tail(run["log_path"]),
                      error=run["error"] or "The training process ended without finishing (killed or crashed).")
         marked.append(run["id"])
@@ -185,7 +215,7 @@ def run_job(run_id, store_path=None):
     # SIGTERM (a server shutting down, `kill`) stops like the Stop button: the model is kept.
     signal.signal(signal.SIGTERM, lambda *_: store.request_stop(run_id))
     store.update(run_id, status="stopping" if run["stop_requested"] else "running", started=time.time(),
-                 heartbeat=time.time(), pid=os.getpid(), device=describe_device())
+                 heartbeat=time.time(), pid=os.getpid(), host=this_host(), device=describe_device())
     data, source = load_mnist_with_source()
     (x_fit, _), _ = split_data(config, *data[0])
     steps_per_epoch = -(-len(x_fit) // config.batch_size)
@@ -204,6 +234,24 @@ def run_job(run_id, store_path=None):
     if run["activate_when_done"] and not stopped:
         models.activate(name)
     return run_id
+
+
+def work(store=None, poll_s=2.0, once=False):
+    """Run queued runs one after another (a training worker); with `once`, just the next one."""
+    store = store or RunStore()
+    while True:
+        reconcile(store)
+        run_id = store.claim_next(os.getpid(), this_host())
+        if run_id is not None:
+            print(f"run {run_id}: starting", flush=True)
+            launch(run_id, store).wait()
+            print(f"run {run_id}: {store.run(run_id)['status']}", flush=True)
+            if once:
+                return run_id
+        elif once:
+            return None
+        else:
+            time.sleep(poll_s)
 
 
 def main(argv):

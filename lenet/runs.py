@@ -6,6 +6,8 @@ moment leaves the database consistent (SQLite rolls back the unfinished transact
 """
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ CREATE TABLE IF NOT EXISTS runs (
     finished REAL,
     heartbeat REAL,
     pid INTEGER,
+    host TEXT,
     device TEXT,
     steps_per_epoch INTEGER,
     train_images INTEGER,
@@ -56,7 +59,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 """
 
 RUN_FIELDS = ("id", "status", "config", "activate_when_done", "created", "started", "finished", "heartbeat",
-              "pid", "device", "steps_per_epoch", "train_images", "stop_requested", "test_accuracy",
+              "pid", "host", "device", "steps_per_epoch", "train_images", "stop_requested", "test_accuracy",
               "test_loss", "model_name", "model_path", "log_path", "log_tail", "error")
 METRIC_FIELDS = ("seq", "kind", "logged", "epoch", "step", "progress", "loss", "accuracy", "val_loss",
                  "val_accuracy", "images_per_s")
@@ -67,7 +70,12 @@ class RunInProgress(RuntimeError):
 
 
 def default_path():
-    return data_dir() / "runs.sqlite"
+    """`LENET_RUNS_DB`, or `runs.sqlite` in the data folder."""
+    return Path(os.environ.get("LENET_RUNS_DB") or data_dir() / "runs.sqlite")
+
+
+def this_host():
+    return socket.gethostname()
 
 
 class RunStore:
@@ -78,10 +86,16 @@ class RunStore:
         self.path = Path(path or default_path())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        # WAL needs shared memory on one host; a database shared by several machines over a
+        # network filesystem needs the rollback journal instead (LENET_RUNS_JOURNAL=delete).
+        journal = os.environ.get("LENET_RUNS_JOURNAL", "wal").strip().upper()
+        self.db.execute(f"PRAGMA journal_mode={'DELETE' if journal == 'DELETE' else 'WAL'}")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        if "host" not in columns:  # a database made before runs recorded their host
+            self.db.execute("ALTER TABLE runs ADD COLUMN host TEXT")
 
     def close(self):
         self.db.close()
@@ -104,6 +118,19 @@ class RunStore:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def claim_next(self, pid, host):
+        """Mark the oldest queued run as taken by worker `pid` on `host`; return its id or None."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT id FROM runs WHERE status = 'queued' AND pid IS NULL ORDER BY id LIMIT 1").fetchone()
+            if row:
+                self.db.execute("UPDATE runs SET pid = ?, host = ?, heartbeat = ? WHERE id = ?", (pid, host, time.time(), row[0]))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return row[0] if row else None
 
     def update(self, run_id, **fields):
         unknown = set(fields) - set(RUN_FIELDS)

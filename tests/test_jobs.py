@@ -99,3 +99,32 @@ def test_training_switched_off_starts_nothing(data_dir, monkeypatch):
     with pytest.raises(jobs.TrainingDisabled):
         jobs.start_training(TINY)
     assert RunStore().runs() == []
+
+
+def test_queued_runs_wait_for_a_worker_which_runs_them(data_dir, monkeypatch):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("LENET_TRAINING", "queue")
+    store = RunStore()
+    run_id = jobs.start_training(TINY, activate_when_done=True)
+    time.sleep(1)
+    assert store.run(run_id)["status"] == "queued" and not store.run(run_id)["pid"]
+    assert jobs.reconcile(store) == []  # waiting is not dying
+    worker = subprocess.run([sys.executable, str(ROOT / "scripts" / "worker.py"), "--once"],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "LENET_TRAINING": "on"})
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    run = store.run(run_id)
+    assert run["status"] == "finished" and run["host"] and run["device"]
+    assert models.active_model().name == run["model_name"]
+
+
+def test_a_queued_run_can_be_cancelled(data_dir, monkeypatch):
+    monkeypatch.setenv("LENET_TRAINING", "queue")
+    store = RunStore()
+    run_id = jobs.start_training(TINY)
+    jobs.stop(run_id, store)
+    assert store.run(run_id)["status"] == "failed" and "Cancelled" in store.run(run_id)["error"]
+    assert jobs.start_training(TINY)  # the queue is free again
