@@ -1,7 +1,7 @@
 """Who may train on this server: everyone, nobody, or whoever knows the password.
 
-Set by the environment (`LENET_TRAINING=off`, `LENET_TRAINING_PASSWORD=...`) or by Streamlit
-secrets (`training = "off"`, `training_password = "..."`). The check runs again on every Start,
+Set by the environment (`LENET_TRAINING=off|queue`, `LENET_TRAINING_PASSWORD=...`) or by
+Streamlit secrets (`training = "off"`, `training_password = "..."`). The check runs again on every Start,
 so no widget, query parameter or session value can start a job the policy forbids.
 """
 
@@ -12,13 +12,19 @@ import os
 
 import streamlit as st
 
+from lenet import jobs
+
 UNLOCK_KEY = "training_unlocked_for"
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainingPolicy:
-    enabled: bool
+    mode: str  # on (jobs run beside the app), queue (a worker elsewhere runs them), off
     password: str | None
+
+    @property
+    def enabled(self):
+        return self.mode != "off"
 
     @property
     def reason(self):
@@ -37,9 +43,9 @@ def _secret(name):
 
 
 def training_policy():
-    switch = str(os.environ.get("LENET_TRAINING") or _secret("training") or "on").strip().lower()  # on, queue, off
+    mode = jobs.parse_mode(os.environ.get("LENET_TRAINING") or _secret("training"))
     password = os.environ.get("LENET_TRAINING_PASSWORD") or _secret("training_password")
-    return TrainingPolicy(enabled=switch not in ("off", "0", "false", "no"), password=password or None)
+    return TrainingPolicy(mode=mode, password=password or None)
 
 
 def _fingerprint(password):

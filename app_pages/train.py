@@ -15,8 +15,9 @@ from lenet.runs import FINISHED_STATUSES, RunInProgress, RunStore
 from lenet.training import OPTIMIZERS, TrainConfig
 
 DEFAULTS = TrainConfig()
-BATCH_SIZES = [32, 64, 128, 256, 512, 1024]
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1.5e-2, 3e-2, 1e-1]
+# The config's defaults are always among the choices, whatever they become.
+BATCH_SIZES = sorted({32, 64, 128, 256, 512, 1024, DEFAULTS.batch_size})
+LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 2e-2, 5e-2, 1e-1, DEFAULTS.learning_rate})
 TRAINING_SIZES = [1000, 5000, 10000, 30000, 0]  # 0: all 60,000 less the validation split
 
 
@@ -88,7 +89,8 @@ def start_run(config, activate):
         st.error(access.training_policy().reason or "Training is not allowed.")
         return
     try:
-        run_id = jobs.start_training(config, activate_when_done=activate, store=store())
+        run_id = jobs.start_training(config, activate_when_done=activate, store=store(),
+                                     mode=access.training_policy().mode)
     except RunInProgress as busy:
         st.warning(f"{busy} It is shown below.")
         return
@@ -252,7 +254,7 @@ active = store().active_run()
 controls(active)
 if active is not None:
     st.fragment(live_view, run_every=1.0)(active["id"])
-elif jobs.training_mode() == "queue":
+elif access.training_policy().mode == "queue":
     st.caption("No run in progress. Runs are queued for a training worker on another machine "
                "(scripts/worker.py); their progress shows here live.")
 else:

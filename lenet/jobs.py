@@ -31,34 +31,37 @@ class TrainingDisabled(RuntimeError):
     """This server does not train (LENET_TRAINING=off)."""
 
 
-def training_mode():
-    """'on' (jobs run here), 'queue' (a worker elsewhere runs them) or 'off' (`LENET_TRAINING`)."""
-    mode = os.environ.get("LENET_TRAINING", "on").strip().lower()
+def parse_mode(value):
+    """'on' (jobs run here), 'queue' (a worker elsewhere runs them) or 'off', from a setting."""
+    mode = str(value or "on").strip().lower()
     if mode in ("off", "0", "false", "no"):
         return "off"
     return "queue" if mode in ("queue", "worker", "remote") else "on"
 
 
-def training_switched_off():
-    return training_mode() == "off"
+def training_mode():
+    """The mode set by `LENET_TRAINING` (the app also reads it from Streamlit secrets)."""
+    return parse_mode(os.environ.get("LENET_TRAINING"))
 
 
 def runs_dir():
     return data_dir() / "runs"
 
 
-def start_training(config, activate_when_done=False, store=None):
+def start_training(config, activate_when_done=False, store=None, mode=None):
     """Record a run of `config` (a `TrainConfig`) and launch its job; returns the run id.
 
+    `mode` defaults to `training_mode()`; in 'queue' mode the run waits for a worker.
     Raises `RunInProgress` when a run is already queued or running, `TrainingDisabled` when the
     server's configuration switches training off.
     """
-    if training_switched_off():
+    mode = parse_mode(mode) if mode is not None else training_mode()
+    if mode == "off" or training_mode() == "off":
         raise TrainingDisabled("Training is switched off on this server (LENET_TRAINING=off).")
     store = store or RunStore()
     reconcile(store)
     run_id = store.create_run(config.to_dict(), activate_when_done)
-    if training_mode() == "queue":
+    if mode == "queue":
         return run_id  # a worker (scripts/worker.py) picks it up
     launch(run_id, store)
     return run_id

@@ -102,3 +102,11 @@ def test_classic_recipe_is_what_the_write_ups_did():
 def test_other_architectures_train(tiny_data, architecture):
     result = train(quick(architecture=architecture, epochs=1, max_samples=128), data=tiny_data)
     assert len(result.history) == 1
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_the_default_recipe_reaches_99_percent_on_real_mnist(mnist):
+    # What `scripts/train.py` does with no flags: 54,000 images, 6 epochs, the best one kept.
+    result = train(TrainConfig(), data=mnist)
+    assert result.test_accuracy >= 0.99, (result.test_accuracy, result.history)
