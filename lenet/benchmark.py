@@ -151,6 +151,87 @@ def canvas_drawing(size=280, width=18):
     return np.asarray(image)
 
 
+def phone_photo(width=3000, height=4000):
+    """A 7 in dark ink on unevenly lit grey paper: a 12 MP phone photo, JPEG-encoded."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    ink = Image.new("L", (width, height), 0)
+    points = [(0.3 * width, 0.3 * height), (0.7 * width, 0.3 * height), (0.45 * width, 0.7 * height)]
+    ImageDraw.Draw(ink).line(points, fill=255, width=width // 20, joint="curve")
+    rng = np.random.default_rng(0)
+    paper = 215 - np.linspace(0, 50, width)[None, :] + rng.normal(0, 3, (height, width))
+    photo = np.clip(paper - np.asarray(ink, np.float32) * 0.75, 0, 255).astype(np.uint8)
+    encoded = io.BytesIO()
+    Image.fromarray(photo).save(encoded, "JPEG", quality=85)
+    return encoded.getvalue()
+
+
+def measure_preprocessing(canvas_repeats=200, photo_repeats=7):
+    """Median time from an image to the model's 28x28 input: a canvas drawing, and a phone photo
+    from its JPEG bytes (decoding included, as an upload is read)."""
+    from lenet.imagefile import open_image
+    from lenet.preprocess import prepare_digits
+
+    def median_ms(work, repeats):
+        work()
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            work()
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    canvas, photo = canvas_drawing(), phone_photo()
+    assert len(prepare_digits(open_image(photo))) == 1  # the photo is read as one digit
+    return {
+        "preprocess_canvas_ms_p50": median_ms(lambda: prepare_digits(canvas), canvas_repeats),
+        "preprocess_photo_ms_p50": median_ms(lambda: prepare_digits(open_image(photo)), photo_repeats),
+    }
+
+
+def measure_job_overhead(mnist_dir, rounds=2):
+    """Wall time of the default LeNet-5 run as a Train-page job and as `scripts/train.py`, in turn.
+
+    Both include starting Python, importing TensorFlow, loading MNIST, training, testing and
+    saving; the job adds the runs database, per-step metrics and its heartbeat.
+    """
+    import tempfile
+
+    from lenet import jobs
+    from lenet.runs import RunStore
+    from lenet.training import TrainConfig
+
+    times = {"job": [], "script": []}
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "LENET_DATA_DIR": folder, **({"MNIST_DIR": mnist_dir} if mnist_dir else {})}
+        for _ in range(rounds):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "scripts/train.py", "--quiet", "--output", os.path.join(folder, "script.keras")],
+                           cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
+            times["script"].append(time.perf_counter() - started)
+
+            previous = {name: os.environ.get(name) for name in ("LENET_DATA_DIR", "MNIST_DIR")}
+            os.environ.update({k: v for k, v in env.items() if k in previous})
+            try:
+                store = RunStore()
+                started = time.perf_counter()
+                run_id = jobs.start_training(TrainConfig(), store=store, mode="on")
+                while store.run(run_id)["status"] in ("queued", "running"):
+                    time.sleep(0.05)
+                times["job"].append(time.perf_counter() - started)
+                assert store.run(run_id)["status"] == "finished", store.run(run_id)["log_tail"]
+            finally:
+                for name, value in previous.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+    job, script = statistics.median(times["job"]), statistics.median(times["script"])
+    return {"job_run_s": job, "script_run_s": script, "job_overhead": job / script - 1, "job_times_s": times}
+
+
 def percentile(values, q):
     return float(np.percentile(np.asarray(values), q))
 

@@ -33,8 +33,8 @@ class TrainConfig:
 
     architecture: str = _field(DEFAULT_MODEL, "registered architecture name", choices=tuple(ARCHITECTURES))
     epochs: int = _field(6, "passes over the training set", min=1, max=MAX_EPOCHS)
-    batch_size: int = _field(512, "images per step", min=1, max=MAX_BATCH_SIZE)
-    learning_rate: float = _field(2e-2, "peak learning rate (the constant one with schedule=constant)", min=1e-6, max=1.0)
+    batch_size: int = _field(256, "images per step", min=1, max=MAX_BATCH_SIZE)
+    learning_rate: float = _field(1.5e-2, "peak learning rate (the constant one with schedule=constant)", min=1e-6, max=1.0)
     optimizer: str = _field("adam", "optimizer", choices=OPTIMIZERS)
     schedule: str = _field("onecycle", "learning-rate schedule", choices=SCHEDULES)
     validation_split: float = _field(0.1, "fraction of training images held out to pick the best epoch", min=0.0, max=0.5)

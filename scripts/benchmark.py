@@ -7,8 +7,10 @@
 Seconds per epoch: one epoch of the classic recipe of the write-ups (float32 images, batch 32,
 Adam 1e-3, no schedule, no XLA) and one of this project's default recipe, in turn, --rounds
 times (medians). Time to 99%: a full run of each recipe in a child process, test accuracy
-checked after every epoch on a paused clock. Then a drawing's way to an answer, the whole test
-set, a cold start, and the peak memory of a training run.
+checked after every epoch on a paused clock. Then a drawing's way to an answer, preprocessing
+of a canvas drawing and of a phone photo, the whole test set, the Gallery's first pass, a cold
+start, and the peak memory of a training run; with --job-overhead, the default run as a
+Train-page job against the same run through scripts/train.py.
 """
 
 import argparse
@@ -26,6 +28,8 @@ def main():
                         help="cap on the classic recipe's epochs (it stops earlier once at 99%%; default 15)")
     parser.add_argument("--rounds", type=int, default=5,
                         help="timed epochs of each recipe, taken in turn, for seconds per epoch (default 5)")
+    parser.add_argument("--job-overhead", action="store_true",
+                        help="also time the default run as a Train-page job against scripts/train.py (+2-3 min)")
     parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
     args = parser.parse_args()
 
@@ -64,6 +68,7 @@ def main():
         "default_precision": reports["default"]["precision"],
         "default_jit_compile": reports["default"]["jit_compile"],
         **benchmark.measure_latency(predictor, model),
+        **benchmark.measure_preprocessing(),
         **benchmark.measure_test_set(predictor, x_test),
         **benchmark.measure_gallery_first_pass(default_model_path(), x_test, y_test),
         **benchmark.measure_cold_start(),
@@ -71,6 +76,8 @@ def main():
         "classic_train_peak_rss_mb": reports["classic"]["peak_rss_mb"],
         "epochs": {k: r["epochs"] for k, r in reports.items()},
     }
+    if args.job_overhead:
+        result.update(benchmark.measure_job_overhead(args.mnist_dir))
     if classic["time_to_99_s"] and default["time_to_99_s"]:
         result["time_to_99_ratio"] = default["time_to_99_s"] / classic["time_to_99_s"]
     elif default["time_to_99_s"]:
@@ -95,11 +102,15 @@ def print_table(result):
         ("default recipe final test accuracy", f"{result['default_final_test_accuracy']:.4f}"),
         ("drawing to answer p50 / p95", f"{result['latency_ms_p50']:.2f} / {result['latency_ms_p95']:.2f} ms"),
         ("model.predict p50 (for contrast)", f"{result['predict_ms_p50']:.1f} ms"),
+        ("preprocessing p50: canvas / 12 MP photo JPEG", f"{result['preprocess_canvas_ms_p50']:.2f} / {result['preprocess_photo_ms_p50']:.0f} ms"),
         ("10,000 test images", f"{result['test_set_predict_s']:.2f} s"),
         ("Gallery's first pass (load, read 10,000, cache)", f"{result['gallery_first_pass_s']:.2f} s"),
         ("cold start to first answer", f"{result['cold_start_s']:.1f} s"),
         ("peak memory of a training run", f"{result['train_peak_rss_mb']:.0f} MB"),
     ]
+    if "job_run_s" in result:
+        rows.append(("default run: Train-page job / scripts/train.py",
+                     f"{result['job_run_s']:.1f} / {result['script_run_s']:.1f} s  (overhead {result['job_overhead']:+.0%})"))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

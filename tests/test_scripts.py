@@ -1,0 +1,37 @@
+"""The command-line tools on real MNIST: the floors the shipped models and a quick run must hold."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from lenet.config import MODELS_DIR, PROJECT_ROOT
+
+pytestmark = [pytest.mark.mnist, pytest.mark.slow]
+
+FLOORS = {"lenet5": 0.993, "lenet_bn": 0.995}
+
+
+def script(*args, timeout=600):
+    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / args[0]), *args[1:]],
+                         capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_shipped_models_hold_their_accuracy_on_the_real_test_set(mnist, name):
+    report = json.loads(script("evaluate.py", str(MODELS_DIR / f"{name}.keras"), "--json"))
+    assert report["test_accuracy"] >= FLOORS[name]
+    assert sum(sum(row) for row in report["confusion_matrix"]) == 10_000
+    assert report["num_params"] == {"lenet5": 61_706, "lenet_bn": 455_146}[name]
+
+
+def test_one_epoch_of_lenet5_from_the_command_line_reaches_98_percent(mnist, tmp_path):
+    output = tmp_path / "one-epoch.keras"
+    printed = script("train.py", "--architecture", "lenet5", "--epochs", "1", "--quiet", "--output", str(output))
+    accuracy = float(re.search(r"test accuracy: ([0-9.]+)", printed).group(1))
+    assert accuracy >= 0.98, printed
+    assert output.exists() and output.with_suffix(".json").exists()
