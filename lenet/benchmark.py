@@ -97,21 +97,21 @@ def epoch_timing_worker(rounds, mnist_dir):
     machine; each trainer runs one untimed epoch first (tracing and compilation).
     """
     from lenet.data import load_mnist
-    from lenet.training import build_for_training
+    from lenet.training import build_for_training, training_inputs
 
     trainers = {}
     for name, config in recipes(1).items():
         keras.utils.set_random_seed(config.seed)
         (x_train, y_train), _ = as_recipe_data(name, load_mnist(mnist_dir))
         trainer, _ = build_for_training(config, steps_per_epoch=-(-len(x_train) // config.batch_size))
-        trainers[name] = (trainer, x_train[..., None], y_train, config.batch_size)
+        trainers[name] = (trainer, training_inputs(config, x_train, y_train))
     times = {name: [] for name in trainers}
     for round_number in range(rounds + 1):
         order = list(trainers) if round_number % 2 else list(trainers)[::-1]
         for name in order:
-            trainer, x, y, batch_size = trainers[name]
+            trainer, inputs = trainers[name]
             started = time.perf_counter()
-            trainer.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+            trainer.fit(**inputs, epochs=1, verbose=0)
             if round_number:  # round 0 warms up
                 times[name].append(time.perf_counter() - started)
     return times
