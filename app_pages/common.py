@@ -10,6 +10,7 @@ from lenet import explain, models
 from lenet.config import CLASS_NAMES
 from lenet.inference import Predictor
 from lenet.modelio import load_model
+from lenet.reading import as_text
 
 FOLLOW_ACTIVE = "__active__"
 DEFAULT_THRESHOLD = 0.8
@@ -105,7 +106,7 @@ BIG_ANSWERS = "<style>[data-testid='stMetricValue'] {font-size: 4.5rem; line-hei
 
 def prediction_metric(readings, min_confidence, model_name):
     """The big answer: the digit (or the number), with how sure the model is, and who read it."""
-    text = "".join(str(r.digit) for r in readings)
+    text = as_text(readings)
     lowest = min(r.confidence for r in readings)
     sure = lowest >= min_confidence
     st.metric("Prediction", text, delta=f"{lowest:.0%} sure" if sure else "not sure", delta_color="normal" if sure else "off")
@@ -122,15 +123,15 @@ def steps_strip(prepared):
     st.caption(" → ".join(f"{step.name} ({step.note})" if step.note else step.name for step in prepared.steps))
 
 
-def network_panel(model_predictor, reading):
-    """Feature maps of each convolution stage and the occlusion saliency of the answer."""
-    image = reading.prepared.input
+def network_panel(model_predictor, image, digit, probability=None):
+    """Feature maps of each convolution stage and the occlusion saliency of the answer `digit`
+    for the 28x28 model input `image` (`probability`: its already-known probability)."""
     saliency, legend = st.columns([1, 1.3])
     with saliency:
-        heat = explain.occlusion_saliency(model_predictor, image, reading.digit)
+        heat = explain.occlusion_saliency(model_predictor, image, digit, base=probability)
         st.image(explain.saliency_overlay(image, heat, scale=6), width=168)
     with legend:
-        st.markdown(f"**What drove the answer {reading.digit}.** Each region of the input was covered in turn; "
+        st.markdown(f"**What drove the answer {digit}.** Each region of the input was covered in turn; "
                     "the brighter it glows, the more covering it lowered the probability of this answer.")
     st.markdown("**Feature maps.** Each tile is what one learned filter responds to; "
                 "deeper layers see larger, more abstract parts of the digit.")
@@ -153,4 +154,4 @@ def result_panel(model_predictor, readings, key):
     with tab_steps:
         steps_strip(reading.prepared)
     with tab_network:
-        network_panel(model_predictor, reading)
+        network_panel(model_predictor, reading.prepared.input, reading.digit, reading.probabilities[reading.digit])

@@ -8,11 +8,10 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from app_pages import common
+from lenet.config import CANVAS_SIZE, DEFAULT_BRUSH
 from lenet.explain import draw_boxes
 from lenet.imagefile import EXTENSIONS, ImageRefused, open_image
 from lenet.reading import as_text, overall_confidence, read_digits
-
-CANVAS_SIZE = 280
 
 
 def remember_threshold():
@@ -31,7 +30,7 @@ def reading_settings():
 def draw_section(model_predictor):
     canvas_column, result_column = st.columns([1, 1.4], gap="large")
     with canvas_column:
-        brush = st.slider("Brush size", 5, 40, 18, key="brush")
+        brush = st.slider("Brush size", 5, 40, DEFAULT_BRUSH, key="brush")
         canvas = st_canvas(
             stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
             width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
@@ -65,7 +64,7 @@ def read_upload(upload, model_predictor):
     key = (upload.file_id, id(model_predictor))
     if key not in cache:
         try:
-            image = open_image(upload.getvalue(), name=upload.name)
+            image = open_image(upload.getvalue())
             cache[key] = (image, read_digits(image, model_predictor), None)
         except ImageRefused as refusal:
             cache[key] = (None, [], str(refusal))

@@ -10,8 +10,6 @@ from lenet import gallery, models
 from lenet.config import mnist_dir
 from lenet.data import MnistCorrupt, MnistNotFound, keras_cache_dir, load_mnist
 from lenet.evaluation import confusion_matrix, error_at_threshold, error_reject_curve, precision_recall
-from lenet.preprocess import Prepared
-from lenet.reading import Reading
 
 PER_PAGE = 50
 ANY = "any"
@@ -57,17 +55,15 @@ def mnist_or_explain():
 
 def closer_look(x_test, predictions, index, predictor):
     probabilities = predictions.probabilities[index]
-    image = x_test[index].astype(np.float32)
-    reading = Reading(int(probabilities.argmax()), float(probabilities.max()), None, probabilities,
-                      Prepared(input=image, box=None, steps=[]))
+    digit = int(probabilities.argmax())
     picture, chart = st.columns([1, 2])
     with picture:
         verdict = "right" if predictions.correct[index] else "wrong"
         st.image(np.asarray(x_test[index]).repeat(6, 0).repeat(6, 1), width=168,
-                 caption=f"#{index}: true {predictions.labels[index]}, read {reading.digit} ({reading.confidence:.0%}, {verdict})")
+                 caption=f"#{index}: true {predictions.labels[index]}, read {digit} ({probabilities[digit]:.0%}, {verdict})")
     with chart:
         common.probability_chart(probabilities)
-    common.network_panel(predictor, reading)
+    common.network_panel(predictor, x_test[index].astype(np.float32), digit, probabilities[digit])
 
 
 # ---------------------------------------------------------------------------- tabs

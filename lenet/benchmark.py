@@ -16,7 +16,7 @@ import time
 import keras
 import numpy as np
 
-from lenet.config import PROJECT_ROOT
+from lenet.config import CANVAS_SIZE, DEFAULT_BRUSH, PROJECT_ROOT
 from lenet.evaluation import evaluate_arrays
 
 TARGET_ACCURACY = 0.99
@@ -97,13 +97,13 @@ def epoch_timing_worker(rounds, mnist_dir):
     machine; each trainer runs one untimed epoch first (tracing and compilation).
     """
     from lenet.data import load_mnist
-    from lenet.training import build_for_training, training_inputs
+    from lenet.training import build_for_training, steps_per_epoch, training_inputs
 
     trainers = {}
     for name, config in recipes(1).items():
         keras.utils.set_random_seed(config.seed)
         (x_train, y_train), _ = as_recipe_data(name, load_mnist(mnist_dir))
-        trainer, _ = build_for_training(config, steps_per_epoch=-(-len(x_train) // config.batch_size))
+        trainer, _ = build_for_training(config, steps_per_epoch(config, len(x_train)))
         trainers[name] = (trainer, training_inputs(config, x_train, y_train))
     times = {name: [] for name in trainers}
     for round_number in range(rounds + 1):
@@ -141,7 +141,7 @@ def summarize_recipe(report):
     }
 
 
-def canvas_drawing(size=280, width=18):
+def canvas_drawing(size=CANVAS_SIZE, width=DEFAULT_BRUSH):
     """A 7 written on a 280x280 canvas, as the Draw page receives it (RGBA, white on transparent)."""
     from PIL import Image, ImageDraw
 

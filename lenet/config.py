@@ -21,6 +21,10 @@ INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
 
+# The Draw page's canvas (the benchmark's drawing matches it).
+CANVAS_SIZE = 280
+DEFAULT_BRUSH = 18  # pixels
+
 # Uploads: what a digit photo needs, and no more.
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # a 48 MP phone photo is refused, a 12 MP one is fine

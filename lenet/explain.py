@@ -35,12 +35,13 @@ def feature_grid(maps, columns=None, gap=1, cell=None):
     return grid
 
 
-def occlusion_saliency(predictor, image, digit, patch=OCCLUSION_PATCH, stride=OCCLUSION_STRIDE):
+def occlusion_saliency(predictor, image, digit, patch=OCCLUSION_PATCH, stride=OCCLUSION_STRIDE, base=None):
     """How much covering each region with black lowers the probability of `digit`.
 
     Slides a `patch` x `patch` black square over the 28x28 input in steps of `stride`, runs
     all occluded copies in one batch, and spreads each drop in probability over the pixels
     the patch covered. Returns a `(28, 28)` float array in [0, 1] (1: the most decisive).
+    `base`, the probability of `digit` for the uncovered image, saves a forward pass when known.
     Backend-agnostic: it needs only forward passes, so it works for every architecture.
     """
     image = np.asarray(image, np.float32)
@@ -49,7 +50,8 @@ def occlusion_saliency(predictor, image, digit, patch=OCCLUSION_PATCH, stride=OC
     batch = np.repeat(image[None], len(corners), axis=0)
     for i, (y, x) in enumerate(corners):
         batch[i, y : y + patch, x : x + patch] = 0
-    base = predictor.predict(image[None])[0, digit]
+    if base is None:
+        base = predictor.predict(image[None])[0, digit]
     drops = np.clip(base - predictor.predict(batch)[:, digit], 0, None)
     heat = np.zeros((size, size), np.float32)
     counts = np.zeros((size, size), np.float32)

@@ -37,7 +37,7 @@ class ImageRefused(ValueError):
     """The file is not an image this app reads; the message says why in one sentence."""
 
 
-def open_image(source, name=None):
+def open_image(source):
     """Decode `source` (bytes, a path or a binary file object) into a Pillow image.
 
     Only PNG, JPEG, GIF, BMP, WebP and TIFF are decoded. The first frame is used; files with
@@ -48,7 +48,6 @@ def open_image(source, name=None):
             too many pixels (a decompression bomb), or too many frames.
     """
     data = _read_bytes(source)
-    label = name or (Path(source).name if isinstance(source, (str, Path)) else "The file")
     if not data:
         raise ImageRefused("The file is empty (0 bytes).")
     if len(data) > MAX_FILE_BYTES:

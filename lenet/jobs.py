@@ -210,7 +210,7 @@ def run_job(run_id, store_path=None):
     from lenet.data import load_mnist_with_source
     from lenet.devices import describe_device
     from lenet.modelio import build_metadata, save_model
-    from lenet.training import TrainConfig, split_data, train
+    from lenet.training import TrainConfig, fit_size, steps_per_epoch, train
 
     store = RunStore(store_path)
     run = store.run(run_id)
@@ -220,10 +220,9 @@ def run_job(run_id, store_path=None):
     store.update(run_id, status="stopping" if run["stop_requested"] else "running", started=time.time(),
                  heartbeat=time.time(), pid=os.getpid(), host=this_host(), device=describe_device())
     data, source = load_mnist_with_source()
-    (x_fit, _), _ = split_data(config, *data[0])
-    steps_per_epoch = -(-len(x_fit) // config.batch_size)
-    store.update(run_id, steps_per_epoch=steps_per_epoch, train_images=len(x_fit))
-    reporter = ProgressReporter(store, run_id, steps_per_epoch, config.batch_size, config.epochs)
+    steps = steps_per_epoch(config, len(data[0][0]))
+    store.update(run_id, steps_per_epoch=steps, train_images=fit_size(config, len(data[0][0])))
+    reporter = ProgressReporter(store, run_id, steps, config.batch_size, config.epochs)
     result = train(config, callbacks=[reporter], data=data)
     stopped = store.stop_requested(run_id)
     name = model_name_for(run_id, config)

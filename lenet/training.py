@@ -186,6 +186,17 @@ def augmentation(seed=None):
     return RandomAffine(seed=seed, name="augmentation")
 
 
+def fit_size(config, total):
+    """How many of `total` training images `split_data` keeps for fitting."""
+    kept = total - int(round(total * config.validation_split))
+    return min(kept, config.max_samples) if config.max_samples else kept
+
+
+def steps_per_epoch(config, total):
+    """Optimizer steps in one epoch over `total` training images, split as `split_data` does."""
+    return math.ceil(fit_size(config, total) / config.batch_size)
+
+
 def split_data(config, x_train, y_train):
     """Shuffle with the seed, hold out the validation fraction, cap the training images."""
     order = np.random.default_rng(config.seed).permutation(len(x_train))
@@ -263,8 +274,7 @@ def train(config, callbacks=(), data=None, verbose=0):
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     keras.utils.set_random_seed(config.seed)
     (x_fit, y_fit), validation = split_data(config, x_train, y_train)
-    steps_per_epoch = math.ceil(len(x_fit) / config.batch_size)
-    trainer, network = build_for_training(config, steps_per_epoch)
+    trainer, network = build_for_training(config, steps_per_epoch(config, len(x_train)))
 
     keep_best = RestoreBestWeights("val_accuracy")
     own = [keep_best] if validation else []
