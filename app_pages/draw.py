@@ -9,9 +9,11 @@ from streamlit_drawable_canvas import st_canvas
 
 from app_pages import common
 from lenet.config import CANVAS_SIZE, DEFAULT_BRUSH
-from lenet.explain import draw_boxes
+from lenet.explain import draw_boxes, with_thumbnail_steps
 from lenet.imagefile import EXTENSIONS, ImageRefused, open_image
 from lenet.reading import as_text, overall_confidence, read_digits
+
+UPLOAD_WIDTH = 320  # px an uploaded picture is shown at
 
 
 def remember_threshold():
@@ -59,15 +61,24 @@ def _rgb(canvas_rgba):
 
 
 def read_upload(upload, model_predictor):
-    """(image, readings, refusal message) for one uploaded file; remembered per file and model."""
+    """(picture to show, readings, refusal message) for one uploaded file; remembered per file
+    and model. Only what the page shows is remembered, at the size it is shown: a 12 MP photo
+    and its full-size first step would otherwise hold 24 MB for as long as the session lives."""
     cache = st.session_state.setdefault("upload_results", {})
     key = (upload.file_id, id(model_predictor))
     if key not in cache:
         try:
             image = open_image(upload.getvalue())
-            cache[key] = (image, read_digits(image, model_predictor), None)
         except ImageRefused as refusal:
             cache[key] = (None, [], str(refusal))
+        else:
+            readings = read_digits(image, model_predictor)
+            shown = image.convert("RGB")
+            shown.thumbnail((2 * UPLOAD_WIDTH, 2 * UPLOAD_WIDTH))  # still sharp on high-density screens
+            scale = shown.width / image.width
+            boxes = [tuple(round(v * scale) for v in r.box) for r in readings]
+            shown = draw_boxes(shown, boxes, [r.digit for r in readings])
+            cache[key] = (shown, with_thumbnail_steps(readings), None)
     return cache[key]
 
 
@@ -97,14 +108,13 @@ def upload_section(model_predictor):
 
 
 def single_upload(upload, model_predictor):
-    image, readings, refusal = read_upload(upload, model_predictor)
+    shown, readings, refusal = read_upload(upload, model_predictor)
     if refusal:
         st.error(f"**{upload.name}**: {refusal}")
         return
     picture, result = st.columns([1, 1.4], gap="large")
     with picture:
-        shown = draw_boxes(image, [r.box for r in readings], [r.digit for r in readings]) if readings else image.convert("RGB")
-        st.image(shown, caption=upload.name, width=320)
+        st.image(shown, caption=upload.name, width=UPLOAD_WIDTH)
     with result:
         if not readings:
             st.metric("Prediction", "–")
@@ -117,12 +127,12 @@ def single_upload(upload, model_predictor):
 def many_uploads(uploads, model_predictor):
     rows = []
     for upload in uploads:
-        image, readings, refusal = read_upload(upload, model_predictor)
+        shown, readings, refusal = read_upload(upload, model_predictor)
         rows.append({
             "file": upload.name,
             "digits": as_text(readings) if not refusal else "",
             "confidence": round(overall_confidence(readings), 4) if readings else None,
-            "thumbnail": _thumbnail(image) if image is not None else None,
+            "thumbnail": _thumbnail(shown) if shown is not None else None,
             "message": refusal or ("" if readings else "no digit found"),
         })
     table = pd.DataFrame(rows)

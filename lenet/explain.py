@@ -3,6 +3,7 @@
 All numpy and Pillow, so the app only has to show the arrays returned here.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -91,6 +92,16 @@ def thumbnail(image, size=112):
     square[top : top + height, left : left + width] = image
     resample = Image.Resampling.NEAREST if side < size else Image.Resampling.LANCZOS
     return np.asarray(Image.fromarray(square).resize((size, size), resample))
+
+
+def with_thumbnail_steps(readings, size=112):
+    """`readings` whose preprocessing steps are only their `size` px thumbnails: what a page
+    needs to keep between reruns (a photo's first step alone is as large as the photo)."""
+    def light(prepared):
+        steps = [dataclasses.replace(step, image=thumbnail(step.image, size)) for step in prepared.steps]
+        return dataclasses.replace(prepared, steps=steps)
+
+    return [dataclasses.replace(r, prepared=light(r.prepared)) for r in readings]
 
 
 def draw_boxes(image, boxes, labels, color=(255, 64, 64)):

@@ -70,6 +70,18 @@ def test_uploading_a_photo_of_a_number_reads_all_digits(app):
     assert upload_tab(app).metric[0].value == "305"
 
 
+def test_a_session_keeps_a_phone_photo_only_at_the_size_it_is_shown(app):
+    # A 12 MP photo and its full-size first step held 24 MB in every session that uploaded one.
+    from lenet.benchmark import phone_photo
+
+    upload(app, ("photo.jpg", phone_photo(), "image/jpeg"))
+    assert upload_tab(app).metric[0].value == "7"
+    (shown, readings, refusal), = app.session_state["upload_results"].values()
+    assert refusal is None and max(shown.size) <= 640
+    assert all(step.image.shape[:2] == (112, 112) for step in readings[0].prepared.steps)
+    assert readings[0].prepared.input.shape == (28, 28)
+
+
 def test_a_blank_upload_says_no_digit(app):
     upload(app, ("blank.png", png_bytes(Image.new("RGB", (300, 300), "white")), "image/png"))
     assert not app.exception
