@@ -96,12 +96,17 @@ def thumbnail(image, size=112):
 
 def with_thumbnail_steps(readings, size=112):
     """`readings` whose preprocessing steps are only their `size` px thumbnails: what a page
-    needs to keep between reruns (a photo's first step alone is as large as the photo)."""
-    def light(prepared):
-        steps = [dataclasses.replace(step, image=thumbnail(step.image, size)) for step in prepared.steps]
-        return dataclasses.replace(prepared, steps=steps)
+    needs to keep between reruns (a photo's first step alone is as large as the photo).
+    The whole-image steps every digit of a number shares are reduced once, not once per digit."""
+    reduced = {}
 
-    return [dataclasses.replace(r, prepared=light(r.prepared)) for r in readings]
+    def light(step):
+        if id(step) not in reduced:
+            reduced[id(step)] = dataclasses.replace(step, image=thumbnail(step.image, size))
+        return reduced[id(step)]
+
+    return [dataclasses.replace(r, prepared=dataclasses.replace(r.prepared, steps=[light(s) for s in r.prepared.steps]))
+            for r in readings]
 
 
 def draw_boxes(image, boxes, labels, color=(255, 64, 64)):
