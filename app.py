@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app_pages.common import model_sidebar
+from app_pages.common import configure_process, model_sidebar
 
+configure_process()
 st.set_page_config(page_title="LeNet Studio", page_icon="✍️", layout="wide")
 pages = [
     st.Page("app_pages/draw.py", title="Draw & Upload", icon=":material/draw:", default=True),

@@ -1,86 +1,93 @@
-"""What every page shares: the served model, the sidebar, and the result panels.
+"""What every page shares: the settings, the served model, the sidebar and the result panels.
 
 Streamlit code only; everything it shows is computed by `lenet`.
 """
 
 import ctypes
+import dataclasses
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import script_runner
 
-from lenet import explain, models
-from lenet.config import CLASS_NAMES
+from lenet import explain
+from lenet.catalog import Catalog
+from lenet.config import CLASS_NAMES, Settings
+from lenet.imagefile import ImageRefused, open_image
 from lenet.inference import Predictor
 from lenet.modelio import load_model
-from lenet.reading import as_text
+from lenet.pictures import draw_boxes
+from lenet.reading import read
 
 FOLLOW_ACTIVE = "__active__"
 DEFAULT_THRESHOLD = 0.8
+STEP_SIZE = 112  # px each preprocessing step is shown at
+UPLOAD_WIDTH = 320  # px an uploaded picture is shown at
+M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
 
 
-def keep_keras_state_between_runs():
-    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+def configure_process():
+    """Process-wide settings the app needs; `app.py` calls this once per script run (idempotent).
 
-    Streamlit does that to free models built in a script; this app builds none per run (the
-    served models live in `st.cache_resource`). The call empties TensorFlow's kernel cache
-    and runs a full garbage collection, which made the first answer after each stroke take
-    30-50 ms instead of 1 ms. The hook is private, so a Streamlit that moved it is left alone.
+    1. Streamlit calls `keras.backend.clear_session()` after every script run, to free models
+       built in a script. This app builds none per run (served models live in
+       `st.cache_resource`); the call emptied TensorFlow's kernel cache and ran a full garbage
+       collection, so the first answer after each stroke took 30-50 ms instead of 1 ms. The hook
+       is private, so a Streamlit that moved it is left alone.
+    2. glibc maps every allocation over 1 MB on its own, returned to the system when freed. A
+       decoded 12 MP photo is a 36 MB buffer and each script run is a new thread: with glibc's
+       dynamic threshold such buffers fragmented per-thread arenas, and a server reading photos
+       grew by tens of MB a round of the same uploads (1195, 1233, 1282 MB in CI; flat at
+       1144-1146 MB with a fixed threshold). Elsewhere than glibc this does nothing.
     """
-    try:
-        from streamlit.runtime.scriptrunner import script_runner
-    except ImportError:
-        return
     if hasattr(script_runner, "_clean_problem_modules"):
         script_runner._clean_problem_modules = lambda: None
-
-
-def hand_big_buffers_back_to_the_system():
-    """Give every allocation over 1 MB its own memory mapping, returned to the system when freed.
-
-    A decoded 12 MP photo is a 36 MB buffer, and Streamlit runs each script run in a new
-    thread. glibc raises its mmap threshold after the first such buffer is freed and then
-    serves the next ones from per-thread arenas, where they fragment: a server reading photos
-    grew by tens of MB for every round of the same uploads (1195, 1233, 1282 MB in CI's
-    hostile-file test; flat at 1144-1146 MB with a fixed threshold). Setting the threshold
-    also turns glibc's dynamic adjustment off. Elsewhere than glibc this does nothing.
-    """
     try:
         ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 1 << 20)
     except (OSError, AttributeError):
         pass
 
 
-M_MMAP_THRESHOLD = -3  # from glibc's malloc.h
-keep_keras_state_between_runs()
-hand_big_buffers_back_to_the_system()
+def _secrets():
+    try:
+        return dict(st.secrets)
+    except Exception:  # no secrets file at all is the common case
+        return {}
+
+
+def settings():
+    """This server's `Settings`, from the environment and Streamlit secrets (read at every run,
+    so a changed secret applies at once)."""
+    return Settings.from_env(secrets=_secrets())
+
+
+def catalog():
+    return Catalog(settings())
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model...")
-def load_predictor(name, version):
+def load_predictor(path, version, name):
     """One compiled, warmed-up predictor per model file version, shared by every session.
 
-    `version` changes when the file is replaced, so a new version loads fresh. Only names
-    from the model catalogue reach this function, never a path a user typed.
+    `version` changes when the file is replaced, so a new version loads fresh. Only paths from
+    the model catalog reach this function, never one a user typed.
     """
-    info = models.find_model(name)
-    if info is None or info.version != version:
-        raise FileNotFoundError(f"Model {name} changed or disappeared; reload the page.")
-    return Predictor(load_model(info.path), name=info.name)
+    return Predictor(load_model(path), name=name)
 
 
 def chosen_model():
     """The `ModelInfo` this session uses: its own choice, else the server's active model."""
+    models = catalog()
     choice = st.session_state.get("model_choice", FOLLOW_ACTIVE)
-    info = models.find_model(choice) if choice != FOLLOW_ACTIVE else None
-    return info or models.active_model()
+    info = models.find(choice) if choice != FOLLOW_ACTIVE else None
+    return info or models.active()
 
 
-def predictor():
-    """The session's model as a `Predictor` (None when there is no model at all)."""
-    info = chosen_model()
-    if info is None:
-        return None
-    return load_predictor(info.name, info.version)
+def predictor(info=None):
+    """The session's model (or `info`'s) as a `Predictor`; None when there is no model at all."""
+    info = info or chosen_model()
+    return load_predictor(str(info.path), info.version, info.name) if info else None
 
 
 def threshold():
@@ -89,31 +96,76 @@ def threshold():
 
 def model_sidebar():
     """The active model and a choice of any other catalogued model, on every page."""
-    available = models.available_models()
+    available = catalog().models()
     with st.sidebar:
         st.markdown("### Model")
         if not available:
             st.error("No model files found in models/. Train one with `python scripts/train.py`.")
             return
-        names = [m.name for m in available]
         labels = {m.name: m.label() for m in available}
-        options = [FOLLOW_ACTIVE] + names
+        options = [FOLLOW_ACTIVE, *labels]
         if st.session_state.get("model_choice") not in options:
             st.session_state["model_choice"] = FOLLOW_ACTIVE
         st.selectbox(
-            "Model used on this page",
-            options,
-            key="model_choice",
+            "Model used on this page", options, key="model_choice",
             format_func=lambda name: "The active model (server-wide)" if name == FOLLOW_ACTIVE else labels[name],
             help="The active model serves everyone; you may try another one just for yourself.",
         )
         info = chosen_model()
-        meta = info.metadata
-        accuracy = meta.get("test_accuracy")
-        st.caption(
-            f"**{info.name}** · {meta.get('architecture') or 'unknown architecture'} · "
-            + (f"test accuracy {accuracy:.2%}" if isinstance(accuracy, (int, float)) else "not scored")
-        )
+        score = f"test accuracy {info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
+        st.caption(f"**{info.name}** · {info.metadata.get('architecture') or 'unknown architecture'} · {score}")
+
+
+def config_form(config_class, key_prefix):
+    """Sidebar widgets for every field of a config dataclass, from its field metadata (the
+    command-line flags come from the same metadata); returns the values chosen, by name."""
+    values = {}
+    fields = dataclasses.fields(config_class)
+    for field in [f for f in fields if not f.metadata.get("advanced")]:
+        values[field.name] = _field_widget(field, key_prefix)
+    with st.expander("More settings"):
+        for field in [f for f in fields if f.metadata.get("advanced")]:
+            values[field.name] = _field_widget(field, key_prefix)
+    return values
+
+
+def _field_widget(field, key_prefix):
+    meta, key = field.metadata, f"{key_prefix}{field.name}"
+    label, help_text, default = meta.get("label", field.name), meta.get("help"), field.default
+    shown = lambda value: meta.get("zero", "0") if value == 0 else f"{value:g}" if isinstance(value, float) else f"{value:,}"
+    if "choices" in meta:
+        choices = list(meta["choices"])
+        return st.selectbox(label, choices, index=choices.index(default), key=key, help=help_text)
+    if field.type in (bool, "bool"):
+        return st.toggle(label, default, key=key, help=help_text)
+    if "options" in meta:
+        options = list(dict.fromkeys([*meta["options"], default]))  # the default is always offered
+        options = options if 0 in meta["options"] else sorted(options)
+        return st.select_slider(label, options, default, key=key, help=help_text, format_func=shown)
+    if field.type in (int, "int") and meta.get("max", 1e9) - meta.get("min", 0) <= 100:
+        return st.slider(label, meta.get("min", 0), meta["max"], default, key=key, help=help_text)
+    return st.number_input(label, meta.get("min"), meta.get("max"), default, key=key, help=help_text)
+
+
+@st.cache_data(max_entries=32, ttl=3600, show_spinner="Reading the picture...")
+def read_upload(data, model_path, model_version, model_name):
+    """(picture to show, reading, refusal message) for one uploaded file's bytes, remembered per
+    file content and model version for every session. Only what the page shows is kept, at the
+    size it is shown: a 12 MP photo would otherwise cost tens of MB as long as it is cached."""
+    try:
+        image = open_image(data)
+        reading = read(image, load_predictor(model_path, model_version, model_name), steps_size=STEP_SIZE)
+    except ImageRefused as refusal:
+        return None, None, str(refusal)
+    shown = image.convert("RGB")
+    shown.thumbnail((2 * UPLOAD_WIDTH, 2 * UPLOAD_WIDTH))  # still sharp on high-density screens
+    scale = shown.width / image.width
+    boxes = [tuple(round(v * scale) for v in d.box) for d in reading.digits]
+    return np.asarray(draw_boxes(shown, boxes, [d.value for d in reading.digits])), reading, None
+
+
+
+# ---------------------------------------------------------------------------- panels
 
 
 def probability_chart(probabilities):
@@ -124,23 +176,22 @@ def probability_chart(probabilities):
 BIG_ANSWERS = "<style>[data-testid='stMetricValue'] {font-size: 4.5rem; line-height: 1.1;}</style>"
 
 
-def prediction_metric(readings, min_confidence, model_name):
+def prediction_metric(reading, min_confidence, model_name):
     """The big answer: the digit (or the number), with how sure the model is, and who read it."""
-    text = as_text(readings)
-    lowest = min(r.confidence for r in readings)
+    lowest = reading.lowest_confidence
     sure = lowest >= min_confidence
-    st.metric("Prediction", text, delta=f"{lowest:.0%} sure" if sure else "not sure", delta_color="normal" if sure else "off")
+    st.metric("Prediction", reading.text, delta=f"{lowest:.0%} sure" if sure else "not sure",
+              delta_color="normal" if sure else "off")
     note = f"Read by {model_name}."
     if not sure:
         note += f" Not sure: the top probability is {lowest:.0%}, under your threshold of {min_confidence:.0%}."
     st.caption(note)
 
 
-def steps_strip(prepared):
+def steps_strip(steps):
     """'What the model sees': every preprocessing step as a small image."""
-    st.image([explain.thumbnail(step.image) for step in prepared.steps],
-             caption=[f"{step.name}" for step in prepared.steps], width=112)
-    st.caption(" → ".join(f"{step.name} ({step.note})" if step.note else step.name for step in prepared.steps))
+    st.image([step.image for step in steps], caption=[step.name for step in steps], width=STEP_SIZE)
+    st.caption(" → ".join(f"{step.name} ({step.note})" if step.note else step.name for step in steps))
 
 
 def network_panel(model_predictor, image, digit, probability=None):
@@ -161,17 +212,18 @@ def network_panel(model_predictor, image, digit, probability=None):
                  width=min(440, grid.shape[1] * 2))
 
 
-def result_panel(model_predictor, readings, key):
-    """Everything about one reading (a digit, or one digit of a number)."""
-    reading = readings[0]
-    if len(readings) > 1:
-        index = st.radio("Look at digit", range(len(readings)), horizontal=True, key=f"{key}_digit",
-                         format_func=lambda i: f"#{i + 1}: {readings[i].digit}")
-        reading = readings[index]
+def result_panel(model_predictor, reading, key):
+    """Everything about one digit of a reading: probabilities, steps, inside the network."""
+    digits = reading.digits
+    index = 0
+    if len(digits) > 1:
+        index = st.radio("Look at digit", range(len(digits)), horizontal=True, key=f"{key}_digit",
+                         format_func=lambda i: f"#{i + 1}: {digits[i].value}")
+    digit = digits[index]
     tab_probabilities, tab_steps, tab_network = st.tabs(["Probabilities", "What the model sees", "Inside the network"])
     with tab_probabilities:
-        probability_chart(reading.probabilities)
+        probability_chart(digit.probabilities)
     with tab_steps:
-        steps_strip(reading.prepared)
+        steps_strip(reading.steps + digit.steps)
     with tab_network:
-        network_panel(model_predictor, reading.prepared.input, reading.digit, reading.probabilities[reading.digit])
+        network_panel(model_predictor, digit.input, digit.value, digit.probabilities[digit.value])

@@ -5,16 +5,14 @@ import io
 
 import pandas as pd
 import streamlit as st
+from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
 from app_pages import common
 from lenet.config import CANVAS_SIZE, DEFAULT_BRUSH
-from lenet.explain import draw_boxes, with_thumbnail_steps
-from lenet.imagefile import EXTENSIONS, ImageRefused, open_image
-from lenet.reading import as_text, overall_confidence, read_digits
-
-UPLOAD_WIDTH = 320  # px an uploaded picture is shown at
-
+from lenet.imagefile import EXTENSIONS
+from lenet.pictures import draw_boxes
+from lenet.reading import read
 
 def remember_threshold():
     # Widgets' own state is dropped on pages that don't show them; keep the value for the Gallery.
@@ -29,7 +27,10 @@ def reading_settings():
 
 
 @st.fragment
-def draw_section(model_predictor):
+def draw_section():
+    # The model is looked up at every stroke, not taken from the last full page run, so a
+    # newly activated version answers the very next drawing.
+    model_predictor = common.predictor()
     canvas_column, result_column = st.columns([1, 1.4], gap="large")
     with canvas_column:
         brush = st.slider("Brush size", 5, 40, DEFAULT_BRUSH, key="brush")
@@ -42,98 +43,65 @@ def draw_section(model_predictor):
                    "Write several digits side by side to make a number.")
     with result_column:
         image = canvas.image_data
-        readings = read_digits(image, model_predictor) if image is not None else []
-        if not readings:
+        reading = read(image, model_predictor, steps_size=common.STEP_SIZE) if image is not None else None
+        if not reading or not reading.digits:
             st.metric("Prediction", "–")
             st.info("Draw a digit on the black square.")
             return
-        common.prediction_metric(readings, common.threshold(), model_predictor.name)
-        if len(readings) > 1:
-            st.image(draw_boxes(_rgb(image), [r.box for r in readings], [r.digit for r in readings]),
-                     caption=f"{len(readings)} digits read left to right", width=CANVAS_SIZE)
-        common.result_panel(model_predictor, readings, key="draw")
+        common.prediction_metric(reading, common.threshold(), model_predictor.name)
+        if len(reading.digits) > 1:
+            st.image(draw_boxes(Image.fromarray(image), [d.box for d in reading.digits], [d.value for d in reading.digits]),
+                     caption=f"{len(reading.digits)} digits read left to right", width=CANVAS_SIZE)
+        common.result_panel(model_predictor, reading, key="draw")
 
 
-def _rgb(canvas_rgba):
-    from PIL import Image
-
-    return Image.fromarray(canvas_rgba).convert("RGB")
+def read_uploaded(upload, info):
+    return common.read_upload(upload.getvalue(), str(info.path), info.version, info.name)
 
 
-def read_upload(upload, model_predictor):
-    """(picture to show, readings, refusal message) for one uploaded file; remembered per file
-    and model. Only what the page shows is remembered, at the size it is shown: a 12 MP photo
-    and its full-size first step would otherwise hold 24 MB for as long as the session lives."""
-    cache = st.session_state.setdefault("upload_results", {})
-    key = (upload.file_id, id(model_predictor))
-    if key not in cache:
-        try:
-            image = open_image(upload.getvalue())
-        except ImageRefused as refusal:
-            cache[key] = (None, [], str(refusal))
-        else:
-            readings = read_digits(image, model_predictor)
-            shown = image.convert("RGB")
-            shown.thumbnail((2 * UPLOAD_WIDTH, 2 * UPLOAD_WIDTH))  # still sharp on high-density screens
-            scale = shown.width / image.width
-            boxes = [tuple(round(v * scale) for v in r.box) for r in readings]
-            shown = draw_boxes(shown, boxes, [r.digit for r in readings])
-            cache[key] = (shown, with_thumbnail_steps(readings), None)
-    return cache[key]
-
-
-def forget_other_uploads(uploads, model_predictor):
-    # Only the files on screen are remembered: memory returns to what it was when they go.
-    keep = {(u.file_id, id(model_predictor)) for u in uploads}
-    cache = st.session_state.get("upload_results", {})
-    for key in list(cache):
-        if key not in keep:
-            del cache[key]
-
-
-def upload_section(model_predictor):
+def upload_section(info):
     uploads = st.file_uploader(
         "Upload pictures of digits (PNG, JPEG, GIF, BMP, WebP, TIFF)", type=list(EXTENSIONS),
         accept_multiple_files=True, key="uploads",
         help="A photo of digits written on paper works: the app removes the paper and reads each digit.",
     )
-    forget_other_uploads(uploads or [], model_predictor)
     if not uploads:
         st.info("Upload one picture to see every step, or many to get a table.")
         return
     if len(uploads) == 1:
-        single_upload(uploads[0], model_predictor)
+        single_upload(uploads[0], info)
     else:
-        many_uploads(uploads, model_predictor)
+        many_uploads(uploads, info)
 
 
-def single_upload(upload, model_predictor):
-    shown, readings, refusal = read_upload(upload, model_predictor)
+def single_upload(upload, info):
+    shown, reading, refusal = read_uploaded(upload, info)
     if refusal:
         st.error(f"**{upload.name}**: {refusal}")
         return
     picture, result = st.columns([1, 1.4], gap="large")
     with picture:
-        st.image(shown, caption=upload.name, width=UPLOAD_WIDTH)
+        st.image(shown, caption=upload.name, width=common.UPLOAD_WIDTH)
     with result:
-        if not readings:
+        if not reading.digits:
             st.metric("Prediction", "–")
             st.info(f"**{upload.name}**: no digit found in this picture.")
             return
-        common.prediction_metric(readings, common.threshold(), model_predictor.name)
-        common.result_panel(model_predictor, readings, key="upload")
+        common.prediction_metric(reading, common.threshold(), info.name)
+        common.result_panel(common.predictor(info), reading, key="upload")
 
 
-def many_uploads(uploads, model_predictor):
+def many_uploads(uploads, info):
     rows = []
     for upload in uploads:
-        shown, readings, refusal = read_upload(upload, model_predictor)
+        shown, reading, refusal = read_uploaded(upload, info)
+        found = reading is not None and reading.digits
         rows.append({
             "file": upload.name,
-            "digits": as_text(readings) if not refusal else "",
-            "confidence": round(overall_confidence(readings), 4) if readings else None,
+            "digits": reading.text if reading else "",
+            "confidence": round(reading.confidence, 4) if found else None,
             "thumbnail": _thumbnail(shown) if shown is not None else None,
-            "message": refusal or ("" if readings else "no digit found"),
+            "message": refusal or ("" if found else "no digit found"),
         })
     table = pd.DataFrame(rows)
     st.dataframe(
@@ -151,7 +119,7 @@ def many_uploads(uploads, model_predictor):
 
 
 def _thumbnail(image):
-    small = image.convert("RGB")
+    small = Image.fromarray(image)
     small.thumbnail((64, 64))
     buffer = io.BytesIO()
     small.save(buffer, "PNG")
@@ -161,12 +129,12 @@ def _thumbnail(image):
 st.title("Draw & Upload")
 st.html(common.BIG_ANSWERS)
 reading_settings()
-served = common.predictor()
+served = common.chosen_model()
 if served is None:
     st.error("There is no model to read with: the models/ folder is empty. Train one with `python scripts/train.py`.")
     st.stop()
 draw_tab, upload_tab = st.tabs([":material/draw: Draw", ":material/upload: Upload"])
 with draw_tab:
-    draw_section(served)
+    draw_section()
 with upload_tab:
     upload_section(served)

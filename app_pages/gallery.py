@@ -6,8 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from lenet import gallery, models
-from lenet.config import mnist_dir
+from lenet import gallery
 from lenet.data import MnistCorrupt, MnistNotFound, keras_cache_dir, load_mnist
 from lenet.evaluation import confusion_matrix, error_at_threshold, error_reject_curve, precision_recall
 
@@ -17,20 +16,24 @@ ANY = "any"
 
 def test_set(download=False):
     # Keyed by where the data is looked for, so a changed MNIST_DIR or Keras cache is seen.
-    return _test_set(str(mnist_dir()), str(keras_cache_dir()), download)
+    return _test_set(common.settings().mnist_dir, str(keras_cache_dir()), download)
 
 
 @st.cache_resource(show_spinner="Loading the MNIST test set...")
 def _test_set(folder, cache, download):
-    _, (x_test, y_test) = load_mnist(download=download)
+    _, (x_test, y_test) = load_mnist(folder, download=download)
     return x_test, y_test
 
 
+def predictions_for(info):
+    return _predictions(str(info.path), info.version, info.name, common.settings().cache_dir)
+
+
 @st.cache_resource(max_entries=8, show_spinner="Reading all 10,000 test digits...")
-def predictions_for(name, version):
+def _predictions(path, version, name, cache_dir):
     """Test-set predictions of one model version: computed once, then from memory or disk."""
     x_test, y_test = test_set()
-    return gallery.test_set_predictions(common.load_predictor(name, version), version, x_test, y_test)
+    return gallery.test_set_predictions(common.load_predictor(path, version, name), version, x_test, y_test, cache_dir)
 
 
 def mnist_or_explain():
@@ -163,12 +166,12 @@ def reject_curve(predictions):
 
 
 def compare_tab(x_test, predictions, info):
-    others = [m for m in models.available_models() if m.name != info.name]
+    others = [m for m in common.catalog().models() if m.name != info.name]
     if not others:
         st.caption("There is no other model to compare with.")
         return
     other = st.selectbox("Compare with", others, key="g_other", format_func=lambda m: m.label())
-    theirs = predictions_for(other.name, other.version)
+    theirs = predictions_for(other)
     indices, right = gallery.disagreements(predictions, theirs)
     counts = {who: int((right == who).sum()) for who in ("first", "second", "neither")}
     columns = st.columns(4)
@@ -191,7 +194,7 @@ st.title("Gallery")
 x_test, y_test = mnist_or_explain()
 info = common.chosen_model()
 predictor = common.predictor()
-predictions = predictions_for(info.name, info.version)
+predictions = predictions_for(info)
 summary = st.columns(3)
 summary[0].metric("Test accuracy", f"{predictions.correct.mean():.2%}")
 summary[1].metric("Mistakes", f"{int((~predictions.correct).sum()):,} of {len(y_test):,}")

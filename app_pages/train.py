@@ -6,19 +6,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import access
-from lenet import jobs, models
-from lenet.architectures import ARCHITECTURES
-from lenet.config import MAX_EPOCHS
+from app_pages import access, common
+from lenet import supervisor
 from lenet.devices import describe_device
-from lenet.runs import FINISHED_STATUSES, RunInProgress, RunStore
-from lenet.training import OPTIMIZERS, TrainConfig
-
-DEFAULTS = TrainConfig()
-# The config's defaults are always among the choices, whatever they become.
-BATCH_SIZES = sorted({32, 64, 128, 256, 512, 1024, DEFAULTS.batch_size})
-LEARNING_RATES = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 2e-2, 5e-2, 1e-1, DEFAULTS.learning_rate})
-TRAINING_SIZES = [1000, 5000, 10000, 30000, 0]  # 0: all 60,000 less the validation split
+from lenet.runs import RunInProgress, RunStore, RunsUnavailable, Status
+from lenet.training import TrainConfig
 
 
 @st.cache_resource
@@ -27,77 +19,61 @@ def device_line():
 
 
 def store():
-    if "run_store" not in st.session_state:
-        st.session_state["run_store"] = RunStore()
-    return st.session_state["run_store"]
+    return RunStore.of(common.settings())
 
 
 # ---------------------------------------------------------------------------- sidebar
 
 
-def password_gate(policy):
-    st.caption(policy.reason)
+def password_gate():
+    st.caption(access.reason())
     attempt = st.text_input("Password", type="password", key="training_password")
     if st.button("Unlock training", key="unlock"):
-        if access.unlock(policy, attempt):
+        if access.unlock(attempt):
             st.rerun()
         st.error("Wrong password.")
 
 
 def controls(active):
     """The sidebar: every setting of a run, Start and Stop. Returns nothing; acts on clicks."""
-    policy = access.training_policy()
+    settings = common.settings()
     with st.sidebar:
         st.markdown("### Training")
-        if not policy.enabled:
-            st.info(policy.reason)
+        if settings.training == "off":
+            st.info(access.reason(settings))
             return
-        if not access.may_train(policy):
-            password_gate(policy)
+        if not access.may_train(settings):
+            password_gate()
             return
-        names = list(ARCHITECTURES)
-        architecture = st.selectbox("Network", names, index=names.index(DEFAULTS.architecture), key="t_architecture",
-                                    help="\n\n".join(f"**{n}**: {ARCHITECTURES[n].description}" for n in names))
-        epochs = st.slider("Epochs", 1, MAX_EPOCHS, DEFAULTS.epochs, key="t_epochs")
-        batch_size = st.select_slider("Batch size", BATCH_SIZES, DEFAULTS.batch_size, key="t_batch")
-        learning_rate = st.select_slider("Learning rate (peak)", LEARNING_RATES, DEFAULTS.learning_rate,
-                                         format_func=lambda v: f"{v:g}", key="t_lr")
-        optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(DEFAULTS.optimizer), key="t_optimizer")
-        augment = st.toggle("Augmentation (shifts, rotations, zoom)", DEFAULTS.augment, key="t_augment")
-        max_samples = st.select_slider("Training images", TRAINING_SIZES, 0, key="t_samples",
-                                       format_func=lambda n: f"{n:,}" if n else "all")
-        patience = st.number_input("Early stopping: epochs without improvement (0: off)", 0, MAX_EPOCHS,
-                                   DEFAULTS.patience, key="t_patience")
+        values = common.config_form(TrainConfig, "t_")
         activate = st.checkbox("Activate when done", True, key="t_activate",
                                help="Serve the new model on the Draw page for everyone once it finishes.")
-        config = TrainConfig(architecture=architecture, epochs=epochs, batch_size=batch_size,
-                             learning_rate=learning_rate, optimizer=optimizer, augment=augment,
-                             max_samples=max_samples, patience=int(patience))
         start, stop = st.columns(2)
         if start.button("Start", type="primary", key="start", disabled=active is not None, width="stretch"):
-            start_run(config, activate)
+            start_run(values, activate)
         if stop.button("Stop", key="stop", disabled=active is None, width="stretch"):
-            if access.may_train():  # the policy again: it may have changed since the page loaded
-                jobs.stop(active["id"], store())
+            if access.may_train():  # the settings again: they may have changed since the page loaded
+                supervisor.stop(store(), active.id)
                 st.rerun()
         if active is not None:
-            st.caption(f"Run {active['id']} is in progress; one run at a time on this server.")
+            st.caption(f"Run {active.id} is in progress; one run at a time on this server.")
 
 
-def start_run(config, activate):
+def start_run(values, activate):
     if not access.may_train():
-        st.error(access.training_policy().reason or "Training is not allowed.")
+        st.error(access.reason() or "Training is not allowed.")
         return
     try:
-        run_id = jobs.start_training(config, activate_when_done=activate, store=store(),
-                                     mode=access.training_policy().mode)
+        supervisor.start_training(common.settings(), TrainConfig(**values), activate_when_done=activate, store=store())
+    except ValueError as bad:
+        st.error(str(bad))
+        return
     except RunInProgress as busy:
         st.warning(f"{busy} It is shown below.")
         return
-    except jobs.TrainingDisabled as off:
+    except supervisor.TrainingDisabled as off:
         st.error(str(off))
         return
-    st.session_state["watching"] = run_id
     st.rerun()
 
 
@@ -108,7 +84,7 @@ def metrics_frame(run_id):
     """All metrics of a run so far; fetched incrementally per session."""
     cache = st.session_state.setdefault("metric_cache", {})
     rows = cache.setdefault(run_id, [])
-    rows.extend(store().metrics(run_id, after_seq=rows[-1]["seq"] if rows else 0))
+    rows.extend(vars(m) for m in store().metrics(run_id, after_seq=rows[-1]["seq"] if rows else 0))
     return pd.DataFrame(rows)
 
 
@@ -120,8 +96,7 @@ def curves(frame, title_suffix=""):
     for column, metric in ((left, "loss"), (right, "accuracy")):
         train = frame[frame[metric].notna()][["progress", metric]].rename(columns={metric: "value"}).assign(series="training")
         val = frame[frame[f"val_{metric}"].notna()][["progress", f"val_{metric}"]].rename(columns={f"val_{metric}": "value"}).assign(series="validation")
-        data = pd.concat([train, val])
-        chart = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=30)).encode(
+        chart = alt.Chart(pd.concat([train, val])).mark_line(point=alt.OverlayMarkDef(size=30)).encode(
             x=alt.X("progress:Q", title="epoch"),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
@@ -130,18 +105,18 @@ def curves(frame, title_suffix=""):
 
 
 def progress_line(run, frame):
-    config = TrainConfig.from_dict(run["config"])
+    epochs = run.config.get("epochs", 1)
     if frame.empty:
-        waiting = run["status"] == "queued" and not run["pid"]
+        waiting = run.status == Status.QUEUED and not run.pid
         st.progress(0.0, text="Waiting for a training worker to pick this run up (scripts/worker.py)..." if waiting
                     else "Starting: loading TensorFlow and MNIST...")
         return
     last = frame.iloc[-1]
-    fraction = min(1.0, float(last["progress"]) / config.epochs)
-    elapsed = time.time() - (run["started"] or run["created"])
+    fraction = min(1.0, float(last["progress"]) / epochs)
+    elapsed = time.time() - (run.started or run.created)
     eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
     rates = frame["images_per_s"].dropna()
-    text = (f"epoch {int(last['epoch'])}/{config.epochs} · step {int(last['step'])}/{run['steps_per_epoch'] or '?'}"
+    text = (f"epoch {int(last['epoch'])}/{epochs} · step {int(last['step'])}/{run.steps_per_epoch or '?'}"
             + (f" · {rates.iloc[-1]:,.0f} images/s" if len(rates) else "")
             + (f" · about {eta:.0f} s left" if eta is not None else ""))
     st.progress(fraction, text=text)
@@ -151,15 +126,13 @@ def progress_line(run, frame):
 def live_view(run_id):
     """Polled every second: status, progress and curves of the run in progress."""
     run = store().run(run_id)
-    if run is None:
-        st.rerun()
-    if run["status"] not in ("queued", "running", "stopping"):
+    if run is None or not run.status.active:
         st.session_state.pop("metric_cache", None)
         st.rerun()  # it ended: refresh the whole page (history, sidebar)
-    config = TrainConfig.from_dict(run["config"])
-    st.subheader(f"Run {run_id}: {config.architecture}, {run['status']}")
-    st.caption(f"Training on {run['device'] or device_line()} · {config.epochs} epochs · batch {config.batch_size} · "
-               f"{(run['train_images'] or 0):,} training images")
+    config = run.config
+    st.subheader(f"Run {run_id}: {config.get('architecture')}, {run.status.value}")
+    st.caption(f"Training on {run.device or device_line()} · {config.get('epochs')} epochs · batch "
+               f"{config.get('batch_size')} · {(run.train_images or 0):,} training images")
     frame = metrics_frame(run_id)
     progress_line(run, frame)
     curves(frame)
@@ -169,36 +142,35 @@ def live_view(run_id):
 
 
 def history(active):
-    runs = [r for r in store().runs() if not active or r["id"] != active["id"]]
+    runs = [r for r in store().runs() if not active or r.id != active.id]
     st.subheader("Past runs")
     if not runs:
         st.caption("No runs yet. Choose settings in the sidebar and press Start.")
         return
     table = pd.DataFrame([{
-        "run": r["id"], "network": r["config"].get("architecture"), "status": r["status"],
-        "test accuracy": r["test_accuracy"], "epochs": r["config"].get("epochs"),
-        "images": r["train_images"], "seconds": round(r["finished"] - r["started"], 1) if r["finished"] and r["started"] else None,
-        "model": r["model_name"],
+        "run": r.id, "network": r.config.get("architecture"), "status": r.status.value,
+        "test accuracy": r.test_accuracy, "epochs": r.config.get("epochs"), "images": r.train_images,
+        "seconds": round(r.finished - r.started, 1) if r.finished and r.started else None, "model": r.model_name,
     } for r in runs])
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f")})
-    by_id = {r["id"]: r for r in runs}
-    with_curves = [r["id"] for r in runs if r["status"] in FINISHED_STATUSES]
+    by_id = {r.id: r for r in runs}
+    with_curves = [r.id for r in runs if r.status.has_model]
     chosen = st.multiselect("Compare the curves of", with_curves, default=with_curves[:2], key="compare",
-                            format_func=lambda i: f"run {i} ({by_id[i]['config'].get('architecture')})")
+                            format_func=lambda i: f"run {i} ({by_id[i].config.get('architecture')})")
     if chosen:
         compare(chosen, by_id)
     st.markdown("**A run's model**")
-    run_id = st.selectbox("Run", list(by_id), key="selected_run", format_func=lambda i: f"run {i}: {by_id[i]['status']}")
+    run_id = st.selectbox("Run", list(by_id), key="selected_run", format_func=lambda i: f"run {i}: {by_id[i].status.value}")
     run_actions(by_id[run_id])
 
 
 def compare(run_ids, by_id):
     frames = []
     for run_id in run_ids:
-        frame = pd.DataFrame(store().metrics(run_id))
+        frame = pd.DataFrame([vars(m) for m in store().metrics(run_id) if m.kind == "epoch"])
         if not frame.empty:
-            frames.append(frame[frame["kind"] == "epoch"].assign(run=f"run {run_id} ({by_id[run_id]['config'].get('architecture')})"))
+            frames.append(frame.assign(run=f"run {run_id} ({by_id[run_id].config.get('architecture')})"))
     if not frames:
         return
     data = pd.concat(frames)
@@ -211,50 +183,50 @@ def compare(run_ids, by_id):
 
 
 def run_actions(run):
-    if run["status"] == "failed":
-        st.error(f"Run {run['id']} failed: {run['error'] or 'see its log'}")
+    if run.status == Status.FAILED:
+        st.error(f"Run {run.id} failed: {run.error or 'see its log'}")
         with st.expander("Log tail"):
-            st.code(run["log_tail"] or "(empty)")
-    info = models.find_model(run["model_name"]) if run["model_name"] else None
+            st.code(run.log_tail or "(empty)")
+    models = common.catalog()
+    info = models.find(run.model_name) if run.model_name else None
     if info is None:
-        if run["status"] in FINISHED_STATUSES:
+        if run.status.has_model:
             st.caption("Its model file is gone.")
         return
-    active = models.active_model()
+    allowed = access.may_train()
     columns = st.columns(3)
-    if active and active.name == info.name:
+    if models.active().name == info.name:
         columns[0].success("Active: serving the Draw page")
-    elif columns[0].button("Activate", key="activate", type="primary", disabled=not access.may_train(), width="stretch"):
+    elif columns[0].button("Activate", key="activate", type="primary", disabled=not allowed, width="stretch"):
         if access.may_train():
             models.activate(info.name)
             st.toast(f"{info.name} now serves every session.")
             st.rerun()
     columns[1].download_button("Download .keras", data=info.path.read_bytes(), file_name=info.path.name,
                                mime="application/octet-stream", key="download_model", width="stretch")
-    if columns[2].button("Delete", key="delete", disabled=not access.may_train(), width="stretch"):
-        if access.may_train():
-            delete_run(run, info, active)
-
-
-def delete_run(run, info, active):
-    if active and active.name == info.name:
-        st.warning("This model is active; activate another one before deleting it.")
-        return
-    for path in (info.path, info.path.with_suffix(".json")):
-        path.unlink(missing_ok=True)
-    store().delete_run(run["id"])
-    st.rerun()
+    if columns[2].button("Delete", key="delete", disabled=not allowed, width="stretch") and access.may_train():
+        try:
+            models.delete(info.name)
+        except ValueError as refused:
+            st.warning(str(refused))
+            return
+        store().delete_run(run.id)
+        st.rerun()
 
 
 # ---------------------------------------------------------------------------- page
 
 st.title("Train")
-jobs.reconcile(store())
-active = store().active_run()
+try:
+    supervisor.reconcile(store())
+    active = store().active_run()
+except RunsUnavailable as broken:
+    st.error(str(broken))
+    st.stop()
 controls(active)
 if active is not None:
-    st.fragment(live_view, run_every=1.0)(active["id"])
-elif access.training_policy().mode == "queue":
+    st.fragment(live_view, run_every=1.0)(active.id)
+elif common.settings().training == "queue":
     st.caption("No run in progress. Runs are queued for a training worker on another machine "
                "(scripts/worker.py); their progress shows here live.")
 else:

@@ -1,14 +1,28 @@
-"""Helpers the command-line scripts share: config flags, friendly errors, JSON output."""
+"""Helpers the command-line scripts share: settings, config flags, friendly errors, JSON output."""
 
 import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
+from lenet.config import Settings
 from lenet.data import MnistCorrupt, MnistNotFound
 from lenet.modelio import ModelFileError
 
 FRIENDLY_ERRORS = (MnistNotFound, MnistCorrupt, ModelFileError)
+
+
+def add_mnist_argument(parser):
+    parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+
+
+def settings_from_args(args):
+    """The installation's `Settings` from the environment, with `--mnist-dir` if given."""
+    settings = Settings.from_env()
+    if getattr(args, "mnist_dir", None):
+        settings = dataclasses.replace(settings, mnist_dir=Path(args.mnist_dir))
+    return settings
 
 
 def add_config_arguments(parser, config_class):

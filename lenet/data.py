@@ -15,8 +15,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from keras.utils import get_file
 
-from lenet.config import IMAGE_SIZE, mnist_dir
+from lenet.config import IMAGE_SIZE
 
 # SHA-256 of each original (decompressed) IDX file.
 SHA256 = {
@@ -51,8 +52,8 @@ def load_mnist(path=None, download=True):
     labels are `(60000,)` and `(10000,)` with values 0-9.
 
     Args:
-        path: a folder holding the four IDX files (raw or `.gz`) or `mnist.npz`.
-            Defaults to the `MNIST_DIR` environment variable.
+        path: a folder holding the four IDX files (raw or `.gz`) or `mnist.npz`
+            (`Settings.mnist_dir`); looked at before the Keras cache.
         download: try a Keras download when no local copy is found.
 
     Raises:
@@ -69,7 +70,7 @@ def load_mnist_with_source(path=None, download=True):
 
 
 def _load(path, download):
-    folder = Path(path).expanduser().resolve() if path else mnist_dir()
+    folder = Path(path).expanduser().resolve() if path else None
     return _load_cached(folder, keras_cache_dir(), download)
 
 
@@ -190,8 +191,6 @@ def _pair(arrays):
 
 def _keras_download():
     """Download `mnist.npz` into the Keras cache and return its path."""
-    from keras.utils import get_file
-
     return Path(
         get_file(
             NPZ_NAME,

@@ -7,6 +7,7 @@ bfloat16 compute pays where the CPU has native bf16 instructions, and on every G
 
 import contextlib
 import functools
+import os
 import platform
 
 import keras
@@ -68,8 +69,6 @@ def describe_device():
     if gpus:
         count = f"{len(gpus)} x " if len(gpus) > 1 else ""
         return f"GPU: {count}{gpus[0]}"
-    import os
-
     return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
 
 

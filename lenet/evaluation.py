@@ -7,12 +7,11 @@ the scripts and the tests share one definition of each number.
 import numpy as np
 
 from lenet.config import NUM_CLASSES
+from lenet.inference import Predictor
 
 
 def predict_probabilities(model_or_predictor, images):
     """Probabilities for `images` through the compiled fast path."""
-    from lenet.inference import Predictor
-
     predictor = model_or_predictor if isinstance(model_or_predictor, Predictor) else Predictor(model_or_predictor, warm_up=False)
     return predictor.predict(images)
 

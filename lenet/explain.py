@@ -1,13 +1,12 @@
-"""Pictures that explain an answer: feature-map grids, occlusion saliency, boxes on images.
+"""Pictures that explain an answer: feature-map grids and occlusion saliency.
 
 All numpy and Pillow, so the app only has to show the arrays returned here.
 """
 
-import dataclasses
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 OCCLUSION_PATCH = 6
 OCCLUSION_STRIDE = 2
@@ -79,42 +78,3 @@ def saliency_overlay(image, heat, scale=8):
     alpha = np.clip(heat, 0, 1)[..., None] * 0.85
     blended = (gray * (1 - alpha) + colored * alpha).astype(np.uint8)
     return np.asarray(Image.fromarray(blended).resize((image.shape[1] * scale, image.shape[0] * scale), Image.Resampling.NEAREST))
-
-
-def thumbnail(image, size=112):
-    """A square `size` px view of a uint8 image: padded with black, small images enlarged with
-    visible pixels (nearest), large ones reduced smoothly."""
-    image = np.asarray(image, np.uint8)
-    height, width = image.shape[:2]
-    side = max(height, width)
-    square = np.zeros((side, side) + image.shape[2:], np.uint8)
-    top, left = (side - height) // 2, (side - width) // 2
-    square[top : top + height, left : left + width] = image
-    resample = Image.Resampling.NEAREST if side < size else Image.Resampling.LANCZOS
-    return np.asarray(Image.fromarray(square).resize((size, size), resample))
-
-
-def with_thumbnail_steps(readings, size=112):
-    """`readings` whose preprocessing steps are only their `size` px thumbnails: what a page
-    needs to keep between reruns (a photo's first step alone is as large as the photo).
-    The whole-image steps every digit of a number shares are reduced once, not once per digit."""
-    reduced = {}
-
-    def light(step):
-        if id(step) not in reduced:
-            reduced[id(step)] = dataclasses.replace(step, image=thumbnail(step.image, size))
-        return reduced[id(step)]
-
-    return [dataclasses.replace(r, prepared=dataclasses.replace(r.prepared, steps=[light(s) for s in r.prepared.steps]))
-            for r in readings]
-
-
-def draw_boxes(image, boxes, labels, color=(255, 64, 64)):
-    """A copy of `image` (Pillow) with each box outlined and labelled, for showing a number read."""
-    canvas = image.convert("RGB").copy()
-    pen = ImageDraw.Draw(canvas)
-    line = max(2, round(max(canvas.size) / 250))
-    for (left, top, right, bottom), label in zip(boxes, labels):
-        pen.rectangle((left, top, right, bottom), outline=color, width=line)
-        pen.text((left + line, max(0, top - 12 * line)), str(label), fill=color, font_size=max(12, 10 * line))
-    return canvas

@@ -4,15 +4,12 @@ slice them (filters, sorting, disagreements between two models) and to picture t
 
 import dataclasses
 import hashlib
-import os
-import tempfile
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-from lenet.config import data_dir
-
-RIGHT, WRONG = (46, 160, 67), (215, 58, 73)
+from lenet import pictures
+from lenet.modelio import atomic_file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,18 +32,13 @@ class Predictions:
         return self.predicted == self.labels
 
 
-def cache_path(model_version):
-    key = hashlib.sha256(model_version.encode()).hexdigest()[:20]
-    return data_dir() / "cache" / f"test-predictions-{key}.npy"
-
-
-def test_set_predictions(predictor, model_version, images, labels):
-    """Predictions for the test set, read from the disk cache when this model version has them.
+def test_set_predictions(predictor, model_version, images, labels, cache_dir):
+    """Predictions for the test set, read from `cache_dir` when this model version has them.
 
     The cache file is named by the model file's version (name, modification time, size), so a
     retrained or replaced model never reuses an old file. Written atomically.
     """
-    path = cache_path(model_version)
+    path = Path(cache_dir) / f"test-predictions-{hashlib.sha256(model_version.encode()).hexdigest()[:20]}.npy"
     try:
         probabilities = np.load(path, allow_pickle=False)
         if probabilities.shape == (len(labels), 10):
@@ -54,11 +46,8 @@ def test_set_predictions(predictor, model_version, images, labels):
     except (OSError, ValueError):
         pass
     probabilities = predictor.predict(images)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".predictions.", suffix=".npy", dir=path.parent)
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, probabilities)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        np.save(tmp, probabilities)
     return Predictions(probabilities, labels)
 
 
@@ -93,21 +82,8 @@ def page_of(indices, page, per_page):
     return indices[(page - 1) * per_page : page * per_page], pages
 
 
-def contact_sheet(images, indices, predictions, columns=10, scale=2, border=3):
-    """One picture of the chosen digits, each framed green (right) or red (wrong), with its index
-    and 'true->predicted' under it."""
-    cell = 28 * scale + 2 * border
-    caption = 14
-    rows = max(1, -(-len(indices) // columns))
-    sheet = Image.new("RGB", (columns * (cell + 4), rows * (cell + caption + 4)), (255, 255, 255))
-    pen = ImageDraw.Draw(sheet)
-    for position, index in enumerate(indices):
-        r, c = divmod(position, columns)
-        x, y = c * (cell + 4), r * (cell + caption + 4)
-        right = bool(predictions.correct[index])
-        pen.rectangle((x, y, x + cell - 1, y + cell - 1), fill=RIGHT if right else WRONG)
-        digit = Image.fromarray(images[index]).resize((28 * scale, 28 * scale), Image.Resampling.NEAREST)
-        sheet.paste(digit, (x + border, y + border))
-        label = f"#{index} {predictions.labels[index]}->{predictions.predicted[index]}"  # ASCII: the default font has no arrow
-        pen.text((x + 1, y + cell), label, fill=(40, 40, 40) if right else WRONG, font_size=10)
-    return sheet
+def contact_sheet(images, indices, predictions, columns=10):
+    """The chosen digits framed green (right) or red (wrong), each with 'index true->read'."""
+    # ASCII captions: the default font has no arrow.
+    captions = [f"#{i} {predictions.labels[i]}->{predictions.predicted[i]}" for i in indices]
+    return pictures.contact_sheet([images[i] for i in indices], captions, predictions.correct[indices], columns)

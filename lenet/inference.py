@@ -80,7 +80,7 @@ def _compile(model):
     """A function images -> outputs compiled for this backend, never retraced per batch size."""
     backend = devices.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # only under its backend: a JAX machine may not have it
 
         spec = tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 1), tf.float32)
         jit = devices.default_jit_compile()
@@ -89,12 +89,13 @@ def _compile(model):
         concrete = graph.get_concrete_function(spec)
         return lambda x: _to_numpy(concrete(tf.constant(x)))
     if backend == "jax":
-        import jax
+        import jax  # only under its backend
 
-        trainable = [v.value for v in model.trainable_variables]
-        non_trainable = [v.value for v in model.non_trainable_variables]
         call = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
-        return lambda x: _to_numpy(call(trainable, non_trainable, x))
+        # The variables' current arrays, read at every call: Keras's JAX trainer donates and
+        # replaces them whenever fit, predict or evaluate runs on the same model.
+        return lambda x: _to_numpy(call([v.value for v in model.trainable_variables],
+                                        [v.value for v in model.non_trainable_variables], x))
     return lambda x: _to_numpy(model(x, training=False))
 
 

@@ -5,8 +5,10 @@ training config, per-epoch history, test scores, parameter count, training time,
 data checksums, library versions and creation time.
 """
 
+import contextlib
 import datetime
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -18,6 +20,7 @@ import keras
 import numpy as np
 
 from lenet.config import INPUT_SHAPE, NUM_CLASSES
+from lenet.data import SHA256
 
 
 class ModelFileError(RuntimeError):
@@ -30,8 +33,6 @@ def metadata_path(model_path):
 
 def build_metadata(result, data_source=None, name=None):
     """The JSON-ready description of a `TrainResult`."""
-    from lenet.data import SHA256
-
     return {
         "name": name,
         "architecture": result.config.architecture,
@@ -57,65 +58,61 @@ def count_params(model):
 
 
 def library_versions():
-    versions = {"python": platform.python_version(), "keras": keras.__version__,
-                "backend": keras.backend.backend(), "numpy": np.__version__}
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        versions["tensorflow"] = tf.__version__
-    elif keras.backend.backend() == "jax":
-        import jax
-
-        versions["jax"] = jax.__version__
+    backend = keras.backend.backend()
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "backend": backend,
+                "numpy": np.__version__}
+    try:
+        versions[backend] = importlib.metadata.version("torch" if backend == "torch" else backend)
+    except importlib.metadata.PackageNotFoundError:
+        pass
     return versions
 
 
 def save_model(model, path, metadata):
-    """Write `path` (.keras) and its .json atomically; a crash leaves the old files intact.
-
-    Each file is written to a temporary name in the same folder, flushed to disk, then
-    renamed over the target, which is atomic on POSIX filesystems.
-    """
+    """Write `path` (.keras) and its .json atomically; a crash leaves the old files intact."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"Model files end in .keras, not {path.name!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_model = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp_model, 0o644)  # mkstemp's 0600 would hide the model from a server's user
-    tmp_meta = None
-    try:
+    with atomic_file(path) as tmp_model:
         model.save(tmp_model)
-        _fsync(tmp_model)
         metadata = {**metadata, "name": metadata.get("name") or path.stem, "keras_sha256": _sha256(tmp_model)}
-        tmp_meta = _write_temp_json(path.parent, path.stem, metadata)
-        os.replace(tmp_model, path)
-        os.replace(tmp_meta, metadata_path(path))
-        _fsync_dir(path.parent)
-    except BaseException:
-        for leftover in (tmp_model, tmp_meta):
-            if leftover and os.path.exists(leftover):
-                os.unlink(leftover)
-        raise
+        with atomic_file(metadata_path(path)) as tmp_meta:
+            _write_json(tmp_meta, metadata)
     return metadata
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yield a temporary path beside `path`; when the block succeeds, it replaces `path` at once.
+
+    The temporary file is flushed to disk before the rename, which is atomic on POSIX
+    filesystems: readers see the old file or the new one, never half of one. On any
+    failure (a crash, KeyboardInterrupt) the temporary file is removed and `path` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from a server's user
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def write_json_atomic(path, data):
     """Replace `path` with `data` as JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp_json(path.parent, path.stem, data)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        _write_json(tmp, data)
 
 
-def _write_temp_json(folder, stem, data):
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".json.tmp", dir=folder)
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "w") as f:
+def _write_json(path, data):
+    with open(path, "w") as f:
         json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    return tmp
 
 
 def load_metadata(model_path):

@@ -1,4 +1,8 @@
-"""Reading digits: preprocessing plus a model, one `Reading` per digit found."""
+"""Reading a picture: preprocessing plus a model, one `Reading` of its digits.
+
+A `Reading` holds the page's steps once and each `Digit` with its box, model input, own steps
+and probabilities. Steps are recorded only when asked for, at the size they are shown.
+"""
 
 import dataclasses
 
@@ -7,35 +11,54 @@ import numpy as np
 from lenet.preprocess import prepare_digits
 
 
-@dataclasses.dataclass
-class Reading:
-    digit: int
-    confidence: float
-    box: tuple  # (left, top, right, bottom) in the original image's pixels
+@dataclasses.dataclass(frozen=True)
+class Digit:
+    box: tuple  # (left, top, right, bottom) in the original picture's pixels
+    input: np.ndarray  # (28, 28) float32, 0-255: what the model read
+    crop: np.ndarray  # uint8 luminance of the digit as written, at most 160 px
     probabilities: np.ndarray  # (10,)
-    prepared: object  # `preprocess.Prepared`: the model input and the steps that made it
+    steps: tuple = ()  # this digit's own preprocessing steps (`preprocess.Step`)
+
+    @property
+    def value(self):
+        return int(self.probabilities.argmax())
+
+    @property
+    def confidence(self):
+        return float(self.probabilities.max())
 
 
-def read_digits(image, predictor):
-    """The digits in `image` (Pillow image or array), left to right; empty when there is none.
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    digits: tuple  # `Digit`s, left to right; empty when the picture holds none
+    steps: tuple = ()  # the whole picture's preprocessing steps, shared by its digits
 
-    `predictor` is a `lenet.inference.Predictor`; all digits go through it in one batch.
+    @property
+    def text(self):
+        """The digit string, e.g. '2026' ('' when no digit was found)."""
+        return "".join(str(d.value) for d in self.digits)
+
+    @property
+    def confidence(self):
+        """Probability that the whole string is right, taking digits as independent."""
+        return float(np.prod([d.confidence for d in self.digits])) if self.digits else 0.0
+
+    @property
+    def lowest_confidence(self):
+        return min((d.confidence for d in self.digits), default=0.0)
+
+
+def read(image, predictor, steps_size=None, one_digit=False):
+    """Read the digits in `image` (Pillow image or array) with `predictor` (a `Predictor`).
+
+    All digits go through the model in one batch. `steps_size` records the preprocessing
+    steps as thumbnails of that size; `one_digit` takes all ink as one digit.
+    Raises `ImageRefused` for a picture far beyond handwriting (thousands of marks).
     """
-    prepared = prepare_digits(image)
+    page, prepared = prepare_digits(image, steps_size=steps_size, one_digit=one_digit)
     if not prepared:
-        return []
+        return Reading(digits=(), steps=page.steps)
     probabilities = predictor.predict(np.stack([p.input for p in prepared]))
-    return [
-        Reading(int(p.argmax()), float(p.max()), item.box, p, item)
-        for p, item in zip(probabilities, prepared)
-    ]
-
-
-def as_text(readings):
-    """The digit string, e.g. '2026' ('' when no digit was found)."""
-    return "".join(str(r.digit) for r in readings)
-
-
-def overall_confidence(readings):
-    """Probability that the whole string is right, taking digits as independent."""
-    return float(np.prod([r.confidence for r in readings])) if readings else 0.0
+    digits = tuple(Digit(box=p.box, input=p.input, crop=p.crop, probabilities=probs, steps=p.steps)
+                   for p, probs in zip(prepared, probabilities))
+    return Reading(digits=digits, steps=page.steps)

@@ -1,206 +1,282 @@
 """The runs database: every training run, its progress and its outcome, in one SQLite file.
 
-WAL mode lets the app's many readers and the one writing job work at once without blocking
-each other or corrupting the file; every write is a short transaction, so a job killed at any
-moment leaves the database consistent (SQLite rolls back the unfinished transaction).
+A `Run` and its `Metric` rows are dataclasses; the tables are derived from them, and a column
+added to a dataclass is added to an older database on open. WAL mode lets the app's readers and
+the one writing job work at once; every write is a short transaction, so a job killed at any
+moment leaves the database consistent. Each call opens and closes its own connection, so no
+web session holds a file handle between page runs.
 """
 
+import contextlib
+import dataclasses
+import enum
 import json
-import os
 import socket
 import sqlite3
 import time
-from pathlib import Path
+import typing
 
-from lenet.config import data_dir
 
-ACTIVE_STATUSES = ("queued", "running", "stopping")
-FINISHED_STATUSES = ("finished", "stopped")  # stopped: ended early on request, model kept
+class Status(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    STOPPED = "stopped"  # ended early on request; the model learned so far is kept
+    FAILED = "failed"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    status TEXT NOT NULL,
-    config TEXT NOT NULL,
-    activate_when_done INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    heartbeat REAL,
-    pid INTEGER,
-    host TEXT,
-    device TEXT,
-    steps_per_epoch INTEGER,
-    train_images INTEGER,
-    stop_requested INTEGER NOT NULL DEFAULT 0,
-    test_accuracy REAL,
-    test_loss REAL,
-    model_name TEXT,
-    model_path TEXT,
-    log_path TEXT,
-    log_tail TEXT,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    logged REAL NOT NULL,
-    epoch INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    progress REAL NOT NULL,
-    loss REAL,
-    accuracy REAL,
-    val_loss REAL,
-    val_accuracy REAL,
-    images_per_s REAL,
-    PRIMARY KEY (run_id, seq)
-);
-"""
+    @property
+    def active(self):
+        return self in (Status.QUEUED, Status.RUNNING, Status.STOPPING)
 
-RUN_FIELDS = ("id", "status", "config", "activate_when_done", "created", "started", "finished", "heartbeat",
-              "pid", "host", "device", "steps_per_epoch", "train_images", "stop_requested", "test_accuracy",
-              "test_loss", "model_name", "model_path", "log_path", "log_tail", "error")
-METRIC_FIELDS = ("seq", "kind", "logged", "epoch", "step", "progress", "loss", "accuracy", "val_loss",
-                 "val_accuracy", "images_per_s")
+    @property
+    def has_model(self):
+        return self in (Status.FINISHED, Status.STOPPED)
+
+
+@dataclasses.dataclass
+class Run:
+    id: int | None = None
+    status: Status = Status.QUEUED
+    kind: str = "train"  # train, or teach (a fine-tune on a collection)
+    config: dict = dataclasses.field(default_factory=dict)
+    activate_when_done: bool = False
+    created: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    heartbeat: float | None = None
+    pid: int | None = None
+    host: str | None = None
+    device: str | None = None
+    recipe: str | None = None
+    steps_per_epoch: int | None = None
+    train_images: int | None = None
+    stop_requested: bool = False
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    model_name: str | None = None
+    log_path: str | None = None
+    log_tail: str | None = None
+    error: str | None = None  # one line, no paths: what anyone may read
+    outcome: str | None = None  # what became of the model (activated, or kept and why)
+
+    @property
+    def silent_for(self):
+        return time.time() - (self.heartbeat or self.started or self.created)
+
+
+@dataclasses.dataclass
+class Metric:
+    kind: str  # batch, or epoch (with validation figures)
+    logged: float
+    epoch: int
+    step: int
+    progress: float  # epochs done, fractional
+    loss: float | None = None
+    accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    images_per_s: float | None = None
+    seq: int = 0
 
 
 class RunInProgress(RuntimeError):
     """A second run was asked for while one is going; the message names it."""
 
 
-def default_path():
-    """`LENET_RUNS_DB`, or `runs.sqlite` in the data folder."""
-    return Path(os.environ.get("LENET_RUNS_DB") or data_dir() / "runs.sqlite")
+class RunsUnavailable(RuntimeError):
+    """The runs database can't be read (damaged, or not a database); the message says what to do."""
+
+
+_SQL_TYPES = {int: "INTEGER", float: "REAL", str: "TEXT", bool: "INTEGER", dict: "TEXT", Status: "TEXT"}
+
+
+def _columns(cls):
+    """(name, SQL type, nullable) for each field of a dataclass."""
+    hints = typing.get_type_hints(cls)
+    columns = []
+    for field in dataclasses.fields(cls):
+        kinds = [t for t in typing.get_args(hints[field.name]) if t is not type(None)] or [hints[field.name]]
+        columns.append((field.name, _SQL_TYPES[kinds[0]], type(None) in typing.get_args(hints[field.name])))
+    return columns
+
+
+RUN_COLUMNS = [name for name, _, _ in _columns(Run)]
+METRIC_COLUMNS = [name for name, _, _ in _columns(Metric)]
+
+
+def _table_sql(table, cls, constraints=()):
+    parts = ["id INTEGER PRIMARY KEY AUTOINCREMENT" if name == "id" else f"{name} {kind}{'' if nullable else ' NOT NULL'}"
+             for name, kind, nullable in _columns(cls)]
+    return f"CREATE TABLE IF NOT EXISTS {table} ({', '.join([*parts, *constraints])})"
+
+
+SCHEMA = [
+    _table_sql("runs", Run),
+    _table_sql("metrics", Metric, ["run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE",
+                                   "PRIMARY KEY (run_id, seq)"]),
+]
 
 
 def this_host():
     return socket.gethostname()
 
 
+def _to_row(value):
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return int(value) if isinstance(value, bool) else value
+
+
+def _run_from_row(row):
+    values = dict(zip(RUN_COLUMNS, row))
+    values.update(status=Status(values["status"]), kind=values["kind"] or "train", config=json.loads(values["config"] or "{}"),
+                  activate_when_done=bool(values["activate_when_done"]), stop_requested=bool(values["stop_requested"]))
+    return Run(**values)
+
+
 class RunStore:
-    """Reads and writes runs. One instance serves one user of it at a time (a process, or a
-    web session whose script runs may move between threads but never overlap)."""
+    """Reads and writes runs in the database at `path` (`Settings.runs_path`)."""
 
-    def __init__(self, path=None):
-        self.path = Path(path or default_path())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        # WAL needs shared memory on one host; a database shared by several machines over a
-        # network filesystem needs the rollback journal instead (LENET_RUNS_JOURNAL=delete).
-        journal = os.environ.get("LENET_RUNS_JOURNAL", "wal").strip().upper()
-        self.db.execute(f"PRAGMA journal_mode={'DELETE' if journal == 'DELETE' else 'WAL'}")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
-        if "host" not in columns:  # a database made before runs recorded their host
-            self.db.execute("ALTER TABLE runs ADD COLUMN host TEXT")
+    def __init__(self, path, journal="wal"):
+        self.path = path
+        self.journal = "DELETE" if journal == "delete" else "WAL"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                for statement in SCHEMA:
+                    db.execute(statement)
+                self._add_missing_columns(db)
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise RunsUnavailable(
+                f"The runs database {self.path.name} can't be read ({error}). Training history is unavailable; "
+                f"move the file aside (a new, empty one is then made) or restore a backup. Models are not affected."
+            ) from None
 
-    def close(self):
-        self.db.close()
+    @classmethod
+    def of(cls, settings):
+        return cls(settings.runs_path, settings.runs_journal)
+
+    @contextlib.contextmanager
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            # WAL needs shared memory on one host; a database shared over a network filesystem
+            # needs the rollback journal instead (Settings.runs_journal).
+            db.execute(f"PRAGMA journal_mode={self.journal}")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time: two Start clicks can't both pass
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _add_missing_columns(db):
+        for table, cls in (("runs", Run), ("metrics", Metric)):
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, kind, _ in _columns(cls):
+                if name not in present:  # a database made by an older version
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     # ------------------------------------------------------------------ writing
 
-    def create_run(self, config, activate_when_done=False):
+    def create_run(self, config, activate_when_done=False, kind="train"):
         """Insert a queued run, unless one is already queued or running (checked atomically)."""
-        self.db.execute("BEGIN IMMEDIATE")  # one writer at a time: two Start clicks can't both pass
-        try:
-            busy = self._active_row()
+        with self._transaction() as db:
+            busy = self._active(db)
             if busy:
-                raise RunInProgress(f"Run {busy['id']} is {busy['status']}; one run at a time.")
-            cursor = self.db.execute(
-                "INSERT INTO runs (status, config, activate_when_done, created) VALUES ('queued', ?, ?, ?)",
-                (json.dumps(config), int(activate_when_done), time.time()),
-            )
-            self.db.execute("COMMIT")
+                raise RunInProgress(f"Run {busy.id} is {busy.status.value}; one run at a time.")
+            run = Run(config=config, activate_when_done=activate_when_done, kind=kind, created=time.time())
+            names = [c for c in RUN_COLUMNS if c != "id"]
+            cursor = db.execute(f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                                [_to_row(getattr(run, n)) for n in names])
             return cursor.lastrowid
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def claim_next(self, pid, host):
         """Mark the oldest queued run as taken by worker `pid` on `host`; return its id or None."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self.db.execute("SELECT id FROM runs WHERE status = 'queued' AND pid IS NULL ORDER BY id LIMIT 1").fetchone()
+        with self._transaction() as db:
+            row = db.execute("SELECT id FROM runs WHERE status = 'queued' AND pid IS NULL ORDER BY id LIMIT 1").fetchone()
             if row:
-                self.db.execute("UPDATE runs SET pid = ?, host = ?, heartbeat = ? WHERE id = ?", (pid, host, time.time(), row[0]))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+                db.execute("UPDATE runs SET pid = ?, host = ?, heartbeat = ? WHERE id = ?", (pid, host, time.time(), row[0]))
         return row[0] if row else None
 
     def update(self, run_id, **fields):
-        unknown = set(fields) - set(RUN_FIELDS)
+        unknown = set(fields) - set(RUN_COLUMNS)
         if unknown:
             raise ValueError(f"Unknown run fields: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        self.db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+        with self._connect() as db:
+            db.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*map(_to_row, fields.values()), run_id))
 
-    def add_metrics(self, run_id, rows):
-        """Append metric rows (dicts with METRIC_FIELDS but `seq`) in one transaction."""
-        if not rows:
+    def add_metrics(self, run_id, metrics):
+        """Append `Metric`s in one transaction, numbered after the run's last one."""
+        if not metrics:
             return
-        with self.db:
-            self.db.execute("BEGIN")
-            start = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM metrics WHERE run_id = ?", (run_id,)).fetchone()[0]
-            self.db.executemany(
-                f"INSERT INTO metrics (run_id, {', '.join(METRIC_FIELDS)}) VALUES (?, {', '.join('?' * len(METRIC_FIELDS))})",
-                [(run_id, start + i + 1, *[row.get(f) for f in METRIC_FIELDS[1:]]) for i, row in enumerate(rows)],
+        names = [c for c in METRIC_COLUMNS if c != "seq"]
+        with self._transaction() as db:
+            start = db.execute("SELECT COALESCE(MAX(seq), 0) FROM metrics WHERE run_id = ?", (run_id,)).fetchone()[0]
+            db.executemany(
+                f"INSERT INTO metrics (run_id, seq, {', '.join(names)}) VALUES (?, ?, {', '.join('?' * len(names))})",
+                [(run_id, start + i + 1, *[getattr(m, n) for n in names]) for i, m in enumerate(metrics)],
             )
-            self.db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
 
     def request_stop(self, run_id):
-        self.db.execute("UPDATE runs SET stop_requested = 1, status = CASE WHEN status = 'running' THEN 'stopping' "
-                        "ELSE status END WHERE id = ? AND status IN ('queued', 'running')", (run_id,))
+        with self._connect() as db:
+            db.execute("UPDATE runs SET stop_requested = 1, status = CASE WHEN status = 'running' THEN 'stopping' "
+                       "ELSE status END WHERE id = ? AND status IN ('queued', 'running')", (run_id,))
 
     def delete_run(self, run_id):
-        with self.db:
-            self.db.execute("BEGIN")
-            self.db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
-            self.db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        with self._transaction() as db:
+            db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
     # ------------------------------------------------------------------ reading
 
     def run(self, run_id):
-        row = self.db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return self._as_run(row)
+        with self._connect() as db:
+            row = db.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run_from_row(row) if row else None
 
     def runs(self):
-        rows = self.db.execute(f"SELECT {', '.join(RUN_FIELDS)} FROM runs ORDER BY id DESC").fetchall()
-        return [self._as_run(row) for row in rows]
+        with self._connect() as db:
+            rows = db.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY id DESC").fetchall()
+        return [_run_from_row(row) for row in rows]
 
     def active_run(self):
-        return self._active_row()
+        with self._connect() as db:
+            return self._active(db)
 
     def stop_requested(self, run_id):
-        row = self.db.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
+        with self._connect() as db:
+            row = db.execute("SELECT stop_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
         return bool(row and row[0])
 
     def metrics(self, run_id, after_seq=0):
-        rows = self.db.execute(
-            f"SELECT {', '.join(METRIC_FIELDS)} FROM metrics WHERE run_id = ? AND seq > ? ORDER BY seq",
-            (run_id, after_seq),
-        ).fetchall()
-        return [dict(zip(METRIC_FIELDS, row)) for row in rows]
+        with self._connect() as db:
+            rows = db.execute(f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id = ? AND seq > ? ORDER BY seq",
+                              (run_id, after_seq)).fetchall()
+        return [Metric(**dict(zip(METRIC_COLUMNS, row))) for row in rows]
 
     def check_integrity(self):
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
-
-    def _active_row(self):
-        placeholders = ", ".join("?" * len(ACTIVE_STATUSES))
-        row = self.db.execute(
-            f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE status IN ({placeholders}) ORDER BY id LIMIT 1",
-            ACTIVE_STATUSES,
-        ).fetchone()
-        return self._as_run(row)
+        with self._connect() as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0]
 
     @staticmethod
-    def _as_run(row):
-        if row is None:
-            return None
-        run = dict(zip(RUN_FIELDS, row))
-        run["config"] = json.loads(run["config"])
-        return run
+    def _active(db):
+        row = db.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE status IN ('queued', 'running', 'stopping') "
+                         "ORDER BY id LIMIT 1").fetchone()
+        return _run_from_row(row) if row else None

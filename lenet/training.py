@@ -15,7 +15,8 @@ from keras import layers, ops
 
 from lenet import devices
 from lenet.architectures import ARCHITECTURES, build
-from lenet.config import DEFAULT_MODEL, INPUT_SHAPE, MAX_BATCH_SIZE, MAX_EPOCHS
+from lenet.config import DEFAULT_ARCHITECTURE, INPUT_SHAPE, MAX_BATCH_SIZE, MAX_EPOCHS
+from lenet.evaluation import evaluate_arrays
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("onecycle", "constant")
@@ -24,30 +25,43 @@ SWITCHES = ("auto", "on", "off")
 PIPELINES = ("memory", "arrays")
 
 
-def _field(default, help, **limits):
-    return dataclasses.field(default=default, metadata={"help": help, **limits})
+def _field(default, label, help, **limits):
+    """A config field with what a command-line flag and a sidebar widget need to present it.
+
+    `label` names its widget; `options` lists the values a slider offers (the default always
+    among them); `advanced` puts the widget in the sidebar's folded section.
+    """
+    return dataclasses.field(default=default, metadata={"label": label, "help": help, **limits})
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Everything that decides a training run; saved beside the model it produced."""
 
-    architecture: str = _field(DEFAULT_MODEL, "registered architecture name", choices=tuple(ARCHITECTURES))
-    epochs: int = _field(6, "passes over the training set", min=1, max=MAX_EPOCHS)
-    batch_size: int = _field(256, "images per step", min=1, max=MAX_BATCH_SIZE)
-    learning_rate: float = _field(1.5e-2, "peak learning rate (the constant one with schedule=constant)", min=1e-6, max=1.0)
-    optimizer: str = _field("adam", "optimizer", choices=OPTIMIZERS)
-    schedule: str = _field("onecycle", "learning-rate schedule", choices=SCHEDULES)
-    validation_split: float = _field(0.1, "fraction of training images held out to pick the best epoch", min=0.0, max=0.5)
-    augment: bool = _field(True, "random shifts, rotations and zoom while training")
-    seed: int = _field(0, "random seed for split, shuffling, initialisation and augmentation", min=0)
-    patience: int = _field(0, "stop after this many epochs without improvement (0: never stop early)", min=0, max=MAX_EPOCHS)
-    max_samples: int = _field(0, "train on at most this many images, for quick runs (0: all)", min=0)
-    precision: str = _field("auto", "compute dtype policy (auto: bfloat16 where the hardware has it)", choices=PRECISIONS)
-    jit_compile: str = _field("auto", "XLA compilation (auto: on GPUs and under JAX)", choices=SWITCHES)
-    steps_per_execution: int = _field(8, "training steps per compiled call (fewer trips through Python)", min=1, max=1000)
-    pipeline: str = _field("memory", "how batches reach fit: memory (an in-memory tf.data pipeline under "
-                           "TensorFlow) or arrays (numpy arrays, Keras's own slicing)", choices=PIPELINES)
+    architecture: str = _field(DEFAULT_ARCHITECTURE, "Network", "registered architecture name", choices=tuple(ARCHITECTURES))
+    epochs: int = _field(6, "Epochs", "passes over the training set", min=1, max=MAX_EPOCHS)
+    batch_size: int = _field(256, "Batch size", "images per step", min=1, max=MAX_BATCH_SIZE,
+                             options=(32, 64, 128, 256, 512, 1024, 2048))
+    learning_rate: float = _field(1.5e-2, "Learning rate (peak)", "peak learning rate (the constant one with schedule=constant)",
+                                  min=1e-6, max=1.0, options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1.5e-2, 2e-2, 5e-2, 1e-1))
+    optimizer: str = _field("adam", "Optimizer", "optimizer", choices=OPTIMIZERS)
+    schedule: str = _field("onecycle", "Learning-rate schedule", "learning-rate schedule", choices=SCHEDULES)
+    validation_split: float = _field(0.1, "Held out for validation", "fraction of training images held out to pick the best epoch",
+                                     min=0.0, max=0.5, options=(0.0, 0.05, 0.1, 0.2), advanced=True)
+    augment: bool = _field(True, "Augmentation (shifts, rotations, zoom)", "random shifts, rotations and zoom while training")
+    seed: int = _field(0, "Random seed", "random seed for split, shuffling, initialisation and augmentation", min=0, advanced=True)
+    patience: int = _field(0, "Early stopping: epochs without improvement (0: off)",
+                           "stop after this many epochs without improvement (0: never stop early)", min=0, max=MAX_EPOCHS)
+    max_samples: int = _field(0, "Training images", "train on at most this many images, for quick runs (0: all)", min=0,
+                              options=(1000, 5000, 10000, 30000, 0))
+    precision: str = _field("auto", "Precision", "compute dtype policy (auto: bfloat16 where the hardware has it)",
+                            choices=PRECISIONS, advanced=True)
+    jit_compile: str = _field("auto", "XLA compilation", "XLA compilation (auto: on GPUs and under JAX)", choices=SWITCHES,
+                              advanced=True)
+    steps_per_execution: int = _field(8, "Steps per compiled call", "training steps per compiled call (fewer trips through Python)",
+                                      min=1, max=1000, advanced=True)
+    pipeline: str = _field("memory", "Input pipeline", "how batches reach fit: memory (an in-memory tf.data pipeline under "
+                           "TensorFlow) or arrays (numpy arrays, Keras's own slicing)", choices=PIPELINES, advanced=True)
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -256,22 +270,19 @@ def as_float32(network, architecture):
     return copy
 
 
-def train(config, callbacks=(), data=None, verbose=0):
+def train(config, data, callbacks=(), verbose=0):
     """Train `config.architecture` on MNIST and evaluate the best epoch on the test set.
 
     Args:
         config: a `TrainConfig`.
+        data: `((x_train, y_train), (x_test, y_test))` uint8 arrays (`load_mnist()`'s).
         callbacks: Keras callbacks that receive progress (and may stop training).
-        data: `((x_train, y_train), (x_test, y_test))` uint8 arrays, MNIST by default.
         verbose: Keras `fit` verbosity (1 shows a progress bar).
 
     Returns:
         A `TrainResult` whose model is float32 and uncompiled, ready to save or serve.
     """
-    from lenet.data import load_mnist
-    from lenet.evaluation import evaluate_arrays
-
-    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
+    (x_train, y_train), (x_test, y_test) = data
     keras.utils.set_random_seed(config.seed)
     (x_fit, y_fit), validation = split_data(config, x_train, y_train)
     trainer, network = build_for_training(config, steps_per_epoch(config, len(x_train)))
@@ -321,7 +332,7 @@ def training_inputs(config, images, labels):
     images = _with_channel(images)
     if config.pipeline == "arrays" or keras.backend.backend() != "tensorflow":
         return {"x": images, "y": labels, "batch_size": config.batch_size}
-    import tensorflow as tf
+    import tensorflow as tf  # only under its backend: a JAX machine may not have it
 
     dataset = (tf.data.Dataset.from_tensor_slices((images, labels))
                .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)

@@ -17,8 +17,15 @@ import argparse
 import statistics
 
 import _path  # noqa: F401
+import keras
 
-from lenet.cli import print_json, run_main
+from benchmarks import recipes, serving
+from lenet.catalog import Catalog
+from lenet.cli import add_mnist_argument, print_json, run_main, settings_from_args
+from lenet.data import load_mnist
+from lenet.devices import describe_device
+from lenet.inference import Predictor
+from lenet.modelio import load_model
 
 
 def main():
@@ -30,28 +37,22 @@ def main():
                         help="timed epochs of each recipe, taken in turn, for seconds per epoch (default 5)")
     parser.add_argument("--job-overhead", action="store_true",
                         help="also time the default run as a Train-page job against scripts/train.py (+2-3 min)")
-    parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+    add_mnist_argument(parser)
     args = parser.parse_args()
+    settings = settings_from_args(args)
+    mnist_dir = settings.mnist_dir or ""
 
-    import keras
-
-    from lenet import benchmark
-    from lenet.data import load_mnist
-    from lenet.devices import describe_device
-    from lenet.inference import Predictor
-    from lenet.modelio import load_model
-    from lenet.models import default_model_path
-
-    _, (x_test, y_test) = load_mnist(args.mnist_dir)  # fail early, with the friendly message, if absent
-    default_epochs = benchmark.recipes(args.classic_epochs)["default"].epochs
-    epoch_times = benchmark.run_epoch_timing(args.rounds, args.mnist_dir)
+    _, (x_test, y_test) = load_mnist(settings.mnist_dir)  # fail early, with the friendly message, if absent
+    default_epochs = recipes.recipes(args.classic_epochs)["default"].epochs
+    epoch_times = recipes.in_child("epochs", args.rounds, mnist_dir)
     classic_epoch_s, default_epoch_s = (statistics.median(epoch_times[k]) for k in ("classic", "default"))
     reports = {
-        "classic": benchmark.run_recipe("classic", args.classic_epochs, args.mnist_dir, stop_at=benchmark.TARGET_ACCURACY),
-        "default": benchmark.run_recipe("default", default_epochs, args.mnist_dir),
+        "classic": recipes.in_child("run", "classic", args.classic_epochs, mnist_dir, recipes.TARGET_ACCURACY),
+        "default": recipes.in_child("run", "default", default_epochs, mnist_dir, ""),
     }
-    classic, default = (benchmark.summarize_recipe(reports[k]) for k in ("classic", "default"))
-    model = load_model(default_model_path())
+    classic, default = (recipes.summarize(reports[k]) for k in ("classic", "default"))
+    model_path = Catalog(settings).default_path
+    model = load_model(model_path)
     predictor = Predictor(model)
     result = {
         "device": describe_device(),
@@ -67,17 +68,17 @@ def main():
         "default_final_test_accuracy": reports["default"]["final_test_accuracy"],
         "default_precision": reports["default"]["precision"],
         "default_jit_compile": reports["default"]["jit_compile"],
-        **benchmark.measure_latency(predictor, model),
-        **benchmark.measure_preprocessing(),
-        **benchmark.measure_test_set(predictor, x_test),
-        **benchmark.measure_gallery_first_pass(default_model_path(), x_test, y_test),
-        **benchmark.measure_cold_start(),
+        **serving.measure_latency(predictor, model),
+        **serving.measure_preprocessing(),
+        **serving.measure_test_set(predictor, x_test),
+        **serving.measure_gallery_first_pass(model_path, x_test, y_test),
+        **serving.measure_cold_start(),
         "train_peak_rss_mb": reports["default"]["peak_rss_mb"],
         "classic_train_peak_rss_mb": reports["classic"]["peak_rss_mb"],
         "epochs": {k: r["epochs"] for k, r in reports.items()},
     }
     if args.job_overhead:
-        result.update(benchmark.measure_job_overhead(args.mnist_dir))
+        result.update(serving.measure_job_overhead(settings))
     if classic["time_to_99_s"] and default["time_to_99_s"]:
         result["time_to_99_ratio"] = default["time_to_99_s"] / classic["time_to_99_s"]
     elif default["time_to_99_s"]:

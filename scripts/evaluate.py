@@ -8,22 +8,21 @@ import argparse
 
 import _path  # noqa: F401
 
-from lenet.cli import print_json, run_main
+from lenet.cli import add_mnist_argument, print_json, run_main, settings_from_args
+from lenet.data import load_mnist
+from lenet.evaluation import evaluate_arrays
+from lenet.modelio import count_params, load_model
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="a .keras model file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+    add_mnist_argument(parser)
     args = parser.parse_args()
 
-    from lenet.data import load_mnist
-    from lenet.evaluation import evaluate_arrays
-    from lenet.modelio import count_params, load_model
-
     model = load_model(args.model)
-    _, (x_test, y_test) = load_mnist(args.mnist_dir)
+    _, (x_test, y_test) = load_mnist(settings_from_args(args).mnist_dir)
     report = {"model": args.model, **evaluate_arrays(model, x_test, y_test), "num_params": count_params(model)}
     if args.json:
         print_json(report)

@@ -12,7 +12,12 @@ import argparse
 
 import _path  # noqa: F401
 
-from lenet.cli import print_json, run_main
+from lenet.catalog import Catalog
+from lenet.cli import print_json, run_main, settings_from_args
+from lenet.imagefile import ImageRefused, open_image
+from lenet.inference import Predictor
+from lenet.modelio import load_model
+from lenet.reading import read
 
 
 def main():
@@ -22,25 +27,19 @@ def main():
     parser.add_argument("--json", action="store_true", help="print one JSON list")
     args = parser.parse_args()
 
-    from lenet.imagefile import ImageRefused, open_image
-    from lenet.models import default_model_path
-    from lenet.modelio import load_model
-    from lenet.inference import Predictor
-    from lenet.reading import as_text, overall_confidence, read_digits
-
-    predictor = Predictor(load_model(args.model or default_model_path()))
+    predictor = Predictor(load_model(args.model or Catalog(settings_from_args(args)).default_path))
     results = []
     for path in args.images:
         try:
-            readings = read_digits(open_image(path), predictor)
+            reading = read(open_image(path), predictor)
         except ImageRefused as refusal:
             results.append({"path": path, "error": str(refusal)})
             continue
         results.append({
             "path": path,
-            "digits": as_text(readings),
-            "confidence": round(overall_confidence(readings), 4),
-            "per_digit": [{"digit": r.digit, "confidence": round(r.confidence, 4), "box": list(r.box)} for r in readings],
+            "digits": reading.text,
+            "confidence": round(reading.confidence, 4),
+            "per_digit": [{"digit": d.value, "confidence": round(d.confidence, 4), "box": list(d.box)} for d in reading.digits],
         })
     if args.json:
         print_json(results)

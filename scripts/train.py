@@ -9,28 +9,26 @@ import datetime
 
 import _path  # noqa: F401
 
-from lenet import config
-from lenet.cli import add_config_arguments, config_from_args, run_main
-from lenet.training import TrainConfig
+from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, run_main, settings_from_args
+from lenet.data import load_mnist_with_source
+from lenet.modelio import build_metadata, save_model
+from lenet.training import TrainConfig, train
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(parser, TrainConfig)
     parser.add_argument("--output", help="model file to write (default: DATA_DIR/models/ARCH-TIME.keras)")
-    parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+    add_mnist_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args()
     train_config = config_from_args(TrainConfig, args)
+    settings = settings_from_args(args)
 
-    from lenet.data import load_mnist_with_source
-    from lenet.modelio import build_metadata, save_model
-    from lenet.training import train
-
-    data, source = load_mnist_with_source(args.mnist_dir)
+    data, source = load_mnist_with_source(settings.mnist_dir)
     result = train(train_config, data=data, verbose=0 if args.quiet else 1)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    output = args.output or config.data_dir() / "models" / f"{train_config.architecture}-{stamp}.keras"
+    output = args.output or settings.trained_dir / f"{train_config.architecture}-{stamp}.keras"
     save_model(result.model, output, build_metadata(result, data_source=source))
     print(f"test accuracy: {result.test_accuracy:.4f}  test loss: {result.test_loss:.4f}  "
           f"({len(result.history)} epochs in {result.train_seconds:.1f} s on {result.device}, {result.precision})")

@@ -12,7 +12,9 @@ import argparse
 
 import _path  # noqa: F401
 
-from lenet.cli import run_main
+from lenet import supervisor
+from lenet.cli import run_main, settings_from_args
+from lenet.devices import describe_device
 
 
 def main():
@@ -21,11 +23,8 @@ def main():
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the queue (default 2)")
     args = parser.parse_args()
 
-    from lenet import jobs
-    from lenet.devices import describe_device
-
     print(f"training worker on {describe_device()}; waiting for queued runs", flush=True)
-    jobs.work(poll_s=args.poll, once=args.once)
+    supervisor.work(settings_from_args(args), poll_s=args.poll, once=args.once)
     return 0
 
 

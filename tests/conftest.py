@@ -1,15 +1,17 @@
 """Shared fixtures: real MNIST when it is there (always in CI), tiny generated digits otherwise."""
 
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lenet.catalog import Catalog
+from lenet.config import PROJECT_ROOT as ROOT
+from lenet.config import Settings
+from lenet.data import MnistNotFound, load_mnist
+from lenet.inference import Predictor
+from lenet.modelio import load_model
 
 # CI sets this: what would be skipped on a laptop (no MNIST, no Chromium) must fail there.
 IN_CI = os.environ.get("LENET_CI") == "1"
@@ -24,12 +26,20 @@ def skip_or_fail(reason):
 @pytest.fixture(scope="session")
 def mnist():
     """Real MNIST from MNIST_DIR or the Keras cache; never downloads during tests."""
-    from lenet.data import MnistNotFound, load_mnist
-
     try:
-        return load_mnist(download=False)
+        return load_mnist(Settings.from_env().mnist_dir, download=False)
     except MnistNotFound as error:
         skip_or_fail(f"real MNIST not found: {error}")
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """This test's installation: a fresh data folder, training on, no password. The environment
+    says the same, for the app under AppTest and for the job processes it starts."""
+    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
+    for name in ("LENET_TRAINING", "LENET_TRAINING_PASSWORD", "LENET_RUNS_DB", "LENET_KEEP_VERSIONS"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings.from_env()
 
 
 def draw_digit(digit, size=28, scale=1.0, shift=(0, 0), angle=0.0, width=None, rng=None):
@@ -62,8 +72,4 @@ def tiny_data():
 
 @pytest.fixture(scope="session")
 def default_predictor():
-    from lenet.inference import Predictor
-    from lenet.modelio import load_model
-    from lenet.models import default_model_path
-
-    return Predictor(load_model(default_model_path()))
+    return Predictor(load_model(Catalog(Settings()).default_path))

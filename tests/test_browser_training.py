@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mnist]
 
 
 def slider(page, label):
-    return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+    return page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text(label, exact=True)).get_by_role("slider")
 
 
 def test_train_from_the_sidebar_watch_it_activate_it_and_read_with_it(tmp_path, mnist):

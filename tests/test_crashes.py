@@ -9,9 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from lenet import jobs, models
+from lenet import supervisor
+from lenet.catalog import Catalog
 from lenet.modelio import load_model
-from lenet.runs import RunStore
+from lenet.runs import RunStore, Status
 from lenet.training import TrainConfig
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
@@ -31,7 +32,7 @@ def wait_for(predicate, timeout=120, step=0.005):
 
 
 def ended(store, run_id):
-    return store.run(run_id)["status"] in ("finished", "stopped", "failed")
+    return not store.run(run_id).status.active
 
 
 def saving(data_dir):
@@ -40,33 +41,33 @@ def saving(data_dir):
 
 
 def kill(store, run_id):
-    pid = store.run(run_id)["pid"]
+    pid = store.run(run_id).pid
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    wait_for(lambda: not jobs.process_alive(pid), timeout=30)
+    wait_for(lambda: not supervisor.process_alive(pid), timeout=30)
 
 
-def test_twenty_kills_leave_a_served_model_a_sound_database_and_failed_runs(tmp_path, monkeypatch, mnist):
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("LENET_DATA_DIR", str(data_dir))
-    store = RunStore()
+def test_twenty_kills_leave_a_served_model_a_sound_database_and_failed_runs(settings, monkeypatch, mnist):
+    data_dir = settings.data_dir
+    store = RunStore.of(settings)
+    models = Catalog(settings)
     rng = random.Random(2026)
 
     # One undisturbed run gives the timeline to aim the kills at, and a second valid version.
     started = time.time()
-    reference = jobs.start_training(CONFIG, activate_when_done=True)
+    reference = supervisor.start_training(settings, CONFIG, activate_when_done=True)
     wait_for(lambda: store.metrics(reference))
     training_began = time.time() - started
     wait_for(lambda: ended(store, reference))
     whole_run = time.time() - started
-    assert store.run(reference)["status"] == "finished"
-    valid = {"lenet5", store.run(reference)["model_name"]}
+    assert store.run(reference).status == Status.FINISHED
+    valid = {"lenet5", store.run(reference).model_name}
 
     where = []
     for attempt in range(KILLS):
-        run_id = jobs.start_training(CONFIG, activate_when_done=True)
+        run_id = supervisor.start_training(settings, CONFIG, activate_when_done=True)
         if attempt % 5 == 0:  # while the model file is being written
             wait_for(lambda: saving(data_dir) or ended(store, run_id), step=0.001)
             where.append("saving")
@@ -78,19 +79,19 @@ def test_twenty_kills_leave_a_served_model_a_sound_database_and_failed_runs(tmp_
             time.sleep(rng.uniform(0, max(0.5, whole_run - training_began)))
             where.append("training")
         kill(store, run_id)
-        jobs.reconcile(store)
+        supervisor.reconcile(store)
         run = store.run(run_id)
-        if run["status"] == "finished":  # the kill came after the job had finished
-            valid.add(run["model_name"])
+        if run.status == Status.FINISHED:  # the kill came after the job had finished
+            valid.add(run.model_name)
             where[-1] += " (too late)"
         else:
-            assert run["status"] == "failed" and "killed or crashed" in run["error"], run
+            assert run.status == Status.FAILED and "killed or crashed" in run.error, run
         # What is served always loads and is a version that was completely written.
         assert store.check_integrity() == "ok"
-        active = models.active_model()
+        active = models.active()
         assert active.name in valid, (active.name, valid)
         load_model(active.path)
-        for info in models.available_models():
+        for info in models.models():
             load_model(info.path)
     landed = [w for w in where if "too late" not in w]
     print(f"\n{KILLS} kills: " + ", ".join(f"{w}: {where.count(w)}" for w in sorted(set(where))))
@@ -100,8 +101,8 @@ def test_twenty_kills_leave_a_served_model_a_sound_database_and_failed_runs(tmp_
     monkeypatch.chdir(ROOT)
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not app.exception
-    assert models.active_model().name in " ".join(c.value for c in app.sidebar.caption)
+    assert models.active().name in " ".join(c.value for c in app.sidebar.caption)
     app.switch_page("app_pages/train.py").run()
     assert not app.exception
-    statuses = [r["status"] for r in RunStore().runs()]
-    assert len(statuses) == KILLS + 1 and "running" not in statuses and "queued" not in statuses
+    statuses = [r.status for r in store.runs()]
+    assert len(statuses) == KILLS + 1 and not any(status.active for status in statuses)

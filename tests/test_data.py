@@ -3,11 +3,13 @@
 import gzip
 import shutil
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lenet import data
+from lenet.config import Settings
 from lenet.data import MnistCorrupt, MnistNotFound, load_mnist
 
 
@@ -107,14 +109,16 @@ def test_raw_files_and_npz_and_keras_cache_all_verify(mnist, no_cache, tmp_path,
 
 
 @pytest.mark.mnist
-def test_mnist_dir_environment_variable(mnist, tmp_path, monkeypatch):
-    _, source = data.load_mnist_with_source(download=False)
-    folder = source if not source.endswith(".npz") else str(tmp_path.parent)
-    monkeypatch.setenv("MNIST_DIR", source if not source.endswith(".npz") else folder)
+def test_mnist_dir_environment_variable_reaches_the_loader_through_settings(mnist, tmp_path, monkeypatch):
+    _, source = data.load_mnist_with_source(Settings.from_env().mnist_dir, download=False)
+    folder = Path(source).parent if source.endswith(".npz") else Path(source)
+    monkeypatch.setenv("MNIST_DIR", str(folder))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
+    settings = Settings.from_env()
+    assert settings.mnist_dir == folder
     data._load_cached.cache_clear()
     try:
-        (_, _), (x_test, _) = load_mnist(download=False)
+        (_, _), (x_test, _) = load_mnist(settings.mnist_dir, download=False)
     finally:
         data._load_cached.cache_clear()
     assert np.array_equal(x_test, mnist[1][0])

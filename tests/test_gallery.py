@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from lenet import gallery
+from lenet import data, gallery
 from lenet.evaluation import confusion_matrix, error_reject_curve, precision_recall
 
 
@@ -71,8 +71,7 @@ def test_disagreements_say_who_is_right(fixture_predictions):
         assert who == expected
 
 
-def test_predictions_are_cached_on_disk_per_model_version(tmp_path, monkeypatch, fixture_predictions):
-    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path))
+def test_predictions_are_cached_on_disk_per_model_version(tmp_path, fixture_predictions):
     calls = []
 
     class Counting:
@@ -81,11 +80,11 @@ def test_predictions_are_cached_on_disk_per_model_version(tmp_path, monkeypatch,
             return fixture_predictions.probabilities
 
     images = np.zeros((200, 28, 28), np.uint8)
-    first = gallery.test_set_predictions(Counting(), "m.keras:1:10", images, fixture_predictions.labels)
-    again = gallery.test_set_predictions(Counting(), "m.keras:1:10", images, fixture_predictions.labels)
+    first = gallery.test_set_predictions(Counting(), "m.keras:1:10", images, fixture_predictions.labels, tmp_path)
+    again = gallery.test_set_predictions(Counting(), "m.keras:1:10", images, fixture_predictions.labels, tmp_path)
     assert calls == [200]
     np.testing.assert_array_equal(first.probabilities, again.probabilities)
-    gallery.test_set_predictions(Counting(), "m.keras:2:10", images, fixture_predictions.labels)
+    gallery.test_set_predictions(Counting(), "m.keras:2:10", images, fixture_predictions.labels, tmp_path)
     assert calls == [200, 200]
 
 
@@ -94,8 +93,6 @@ def gallery_page(tmp_path, monkeypatch, **env):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(ROOT)
-    from lenet import data
-
     data._load_cached.cache_clear()
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     return app.switch_page("app_pages/gallery.py").run()

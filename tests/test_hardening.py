@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 from handwriting import paper
 from hostile import ERROR, make_corpus
-from lenet import models
+from lenet.catalog import Catalog
 from lenet.config import MAX_FILE_BYTES
 
 
@@ -31,8 +31,7 @@ def rss_mb():
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
+def app(settings, monkeypatch):
     monkeypatch.chdir(ROOT)
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
 
@@ -94,17 +93,21 @@ def test_server_settings_fit_a_public_digit_app():
     assert settings["client"]["showErrorDetails"] == "none"  # no tracebacks shown to strangers
 
 
-def test_models_come_only_from_the_model_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
+def test_models_come_only_from_the_model_folders(settings, tmp_path):
+    models = Catalog(settings)
     outside = tmp_path / "evil.keras"
     outside.write_bytes((ROOT / "models" / "lenet5.keras").read_bytes())
     for name in ("evil", str(outside), "../evil", "../../models/lenet5", "/etc/passwd"):
-        assert models.find_model(name) is None
+        assert models.find(name) is None
         with pytest.raises(ValueError):
             models.activate(name)
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "active.json").write_text('{"name": "../evil"}')
-    assert models.active_model().name == "lenet5"
-    names = {m.name for m in models.available_models()}
+        with pytest.raises(ValueError):
+            models.delete(name)
+    settings.data_dir.mkdir()
+    settings.active_file.write_text('{"name": "../evil"}')
+    assert models.active().name == "lenet5"
+    names = {m.name for m in models.models()}
     assert "evil" not in names and {"lenet5", "lenet_bn"} <= names
-    assert all(models.is_inside_model_folders(m.path) for m in models.available_models())
+    assert all(models.contains(m.path) for m in models.models())
+    with pytest.raises(ValueError, match="shipped"):
+        models.delete("lenet_bn")

@@ -7,8 +7,14 @@ import time
 
 import pytest
 
-from lenet import jobs, models
-from lenet.runs import RunInProgress, RunStore
+import dataclasses
+import subprocess
+import sys
+
+from conftest import ROOT
+from lenet import supervisor
+from lenet.catalog import Catalog
+from lenet.runs import RunInProgress, RunStore, Status
 from lenet.training import TrainConfig
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
@@ -17,10 +23,8 @@ TINY = TrainConfig(epochs=1, max_samples=1000, batch_size=128)
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch, mnist):
-    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("LENET_TRAINING", raising=False)
-    return tmp_path / "data"
+def data_dir(settings, mnist):
+    return settings.data_dir
 
 
 def wait_for(predicate, timeout=180, what="the condition"):
@@ -35,96 +39,91 @@ def wait_for(predicate, timeout=180, what="the condition"):
 
 def finished(store, run_id):
     run = store.run(run_id)
-    return run if run["status"] in ("finished", "stopped", "failed") else None
+    return run if not run.status.active else None
 
 
-def test_a_run_streams_progress_saves_a_version_and_activates_it(data_dir):
-    store = RunStore()
-    before = models.active_model().name
-    run_id = jobs.start_training(TINY, activate_when_done=True)
+def test_a_run_streams_progress_saves_a_version_and_activates_it(settings, data_dir):
+    store = RunStore.of(settings)
+    before = Catalog(settings).active().name
+    run_id = supervisor.start_training(settings, TINY, activate_when_done=True)
     with pytest.raises(RunInProgress):
-        jobs.start_training(TINY)
+        supervisor.start_training(settings, TINY)
     run = wait_for(lambda: finished(store, run_id), what="the run to end")
-    assert run["status"] == "finished", run["log_tail"]
+    assert run.status == Status.FINISHED, run.log_tail
     metrics = store.metrics(run_id)
-    assert any(m["kind"] == "epoch" and m["val_accuracy"] is not None for m in metrics)
-    assert all(m["progress"] <= 1.0 for m in metrics)
-    assert run["device"].startswith(("CPU", "GPU")) and 0 < run["test_accuracy"] <= 1
-    meta = json.loads((data_dir / "models" / f"{run['model_name']}.json").read_text())
+    assert any(m.kind == "epoch" and m.val_accuracy is not None for m in metrics)
+    assert all(m.progress <= 1.0 for m in metrics)
+    assert run.device.startswith(("CPU", "GPU")) and 0 < run.test_accuracy <= 1
+    meta = json.loads((data_dir / "models" / f"{run.model_name}.json").read_text())
     assert meta["run_id"] == run_id and meta["config"]["max_samples"] == 1000
-    assert models.active_model().name == run["model_name"] != before
+    assert Catalog(settings).active().name == run.model_name != before
 
 
-def test_stop_keeps_what_was_learned_and_leaves_the_active_model(data_dir):
-    store = RunStore()
-    run_id = jobs.start_training(TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True)
+def test_stop_keeps_what_was_learned_and_leaves_the_active_model(settings, data_dir):
+    store = RunStore.of(settings)
+    run_id = supervisor.start_training(settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True)
     wait_for(lambda: store.metrics(run_id), what="the first progress report")
-    jobs.stop(run_id)
+    supervisor.stop(store, run_id)
     run = wait_for(lambda: finished(store, run_id), what="the run to stop")
-    assert run["status"] == "stopped" and run["model_name"]
-    assert json.loads((data_dir / "models" / f"{run['model_name']}.json").read_text())["partial"] is True
-    assert models.active_model().name == "lenet5"  # a partial result is not activated by itself
-    assert jobs.start_training(TINY)  # the server is free again
+    assert run.status == Status.STOPPED and run.model_name
+    assert json.loads((data_dir / "models" / f"{run.model_name}.json").read_text())["partial"] is True
+    assert Catalog(settings).active().name == "lenet5"  # a partial result is not activated by itself
+    assert supervisor.start_training(settings, TINY)  # the server is free again
 
 
-def test_a_crashing_job_is_marked_failed_with_its_log(data_dir, tmp_path, monkeypatch):
+def test_a_crashing_job_is_marked_failed_with_its_log(settings, data_dir, tmp_path):
     broken = tmp_path / "broken-mnist"
     broken.mkdir()
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         (broken / name).write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 100)
-    monkeypatch.setenv("MNIST_DIR", str(broken))
-    store = RunStore()
-    run_id = jobs.start_training(TINY, activate_when_done=True)
+    settings = dataclasses.replace(settings, mnist_dir=broken)
+    store = RunStore.of(settings)
+    run_id = supervisor.start_training(settings, TINY, activate_when_done=True)
     run = wait_for(lambda: finished(store, run_id), what="the run to fail")
-    assert run["status"] == "failed" and "MnistCorrupt" in run["error"]
-    assert "does not match" in run["log_tail"]
-    assert models.active_model().name == "lenet5"
+    assert run.status == Status.FAILED and "MnistCorrupt" in run.error
+    assert "does not match" in run.log_tail
+    assert Catalog(settings).active().name == "lenet5"
 
 
-def test_a_killed_job_is_marked_failed_and_changes_nothing(data_dir):
-    store = RunStore()
-    run_id = jobs.start_training(TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True)
+def test_a_killed_job_is_marked_failed_and_changes_nothing(settings, data_dir):
+    store = RunStore.of(settings)
+    run_id = supervisor.start_training(settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True)
     wait_for(lambda: store.metrics(run_id), what="the first progress report")
-    os.kill(store.run(run_id)["pid"], signal.SIGKILL)
-    wait_for(lambda: jobs.reconcile(store) or store.run(run_id)["status"] == "failed", timeout=30, what="reconcile")
+    os.kill(store.run(run_id).pid, signal.SIGKILL)
+    wait_for(lambda: supervisor.reconcile(store) or store.run(run_id).status == Status.FAILED, timeout=30, what="reconcile")
     run = store.run(run_id)
-    assert run["status"] == "failed" and "killed or crashed" in run["error"]
-    assert models.active_model().name == "lenet5"
+    assert run.status == Status.FAILED and "killed or crashed" in run.error
+    assert Catalog(settings).active().name == "lenet5"
     assert not list((data_dir / "models").glob("*.keras")) if (data_dir / "models").exists() else True
     assert store.check_integrity() == "ok"
 
 
-def test_training_switched_off_starts_nothing(data_dir, monkeypatch):
-    monkeypatch.setenv("LENET_TRAINING", "off")
-    with pytest.raises(jobs.TrainingDisabled):
-        jobs.start_training(TINY)
-    assert RunStore().runs() == []
+def test_training_switched_off_starts_nothing(settings, data_dir):
+    settings = dataclasses.replace(settings, training="off")
+    with pytest.raises(supervisor.TrainingDisabled):
+        supervisor.start_training(settings, TINY)
+    assert RunStore.of(settings).runs() == []
 
 
-def test_queued_runs_wait_for_a_worker_which_runs_them(data_dir, monkeypatch):
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
-    monkeypatch.setenv("LENET_TRAINING", "queue")
-    store = RunStore()
-    run_id = jobs.start_training(TINY, activate_when_done=True)
+def test_queued_runs_wait_for_a_worker_which_runs_them(settings, data_dir):
+    queueing = dataclasses.replace(settings, training="queue")
+    store = RunStore.of(settings)
+    run_id = supervisor.start_training(queueing, TINY, activate_when_done=True)
     time.sleep(1)
-    assert store.run(run_id)["status"] == "queued" and not store.run(run_id)["pid"]
-    assert jobs.reconcile(store) == []  # waiting is not dying
+    assert store.run(run_id).status == Status.QUEUED and not store.run(run_id).pid
+    assert supervisor.reconcile(store) == []  # waiting is not dying
     worker = subprocess.run([sys.executable, str(ROOT / "scripts" / "worker.py"), "--once"],
-                            capture_output=True, text=True, timeout=300, env={**os.environ, "LENET_TRAINING": "on"})
+                            capture_output=True, text=True, timeout=300, env={**os.environ, **settings.environment()})
     assert worker.returncode == 0, worker.stderr[-2000:]
     run = store.run(run_id)
-    assert run["status"] == "finished" and run["host"] and run["device"]
-    assert models.active_model().name == run["model_name"]
+    assert run.status == Status.FINISHED and run.host and run.device
+    assert Catalog(settings).active().name == run.model_name
 
 
-def test_a_queued_run_can_be_cancelled(data_dir, monkeypatch):
-    monkeypatch.setenv("LENET_TRAINING", "queue")
-    store = RunStore()
-    run_id = jobs.start_training(TINY)
-    jobs.stop(run_id, store)
-    assert store.run(run_id)["status"] == "failed" and "Cancelled" in store.run(run_id)["error"]
-    assert jobs.start_training(TINY)  # the queue is free again
+def test_a_queued_run_can_be_cancelled(settings, data_dir):
+    queueing = dataclasses.replace(settings, training="queue")
+    store = RunStore.of(settings)
+    run_id = supervisor.start_training(queueing, TINY)
+    supervisor.stop(store, run_id)
+    assert store.run(run_id).status == Status.FAILED and "Cancelled" in store.run(run_id).error
+    assert supervisor.start_training(queueing, TINY)  # the queue is free again

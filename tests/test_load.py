@@ -9,7 +9,7 @@ import pytest
 
 from appserver import CHROMIUM_ARGS, chromium_path, running_app
 from handwriting import paper, strokes_in_box
-from lenet import jobs
+from lenet import supervisor
 from lenet.runs import RunStore
 from lenet.training import TrainConfig
 
@@ -104,36 +104,36 @@ async def crowd(url, upload_path, state, results):
             await browser.close()
 
 
-async def train_while_they_work(store, state):
+async def train_while_they_work(settings, store, state):
     """Once every session has been answered, train a new version that activates itself."""
     while len(state["ready"]) < SESSIONS:
         await asyncio.sleep(0.5)
-    state["run_id"] = run_id = jobs.start_training(TrainConfig(epochs=3, max_samples=30000), activate_when_done=True)
-    while store.run(run_id)["status"] in ("queued", "running", "stopping"):
+    state["run_id"] = run_id = supervisor.start_training(settings, TrainConfig(epochs=3, max_samples=30000),
+                                                         activate_when_done=True)
+    while store.run(run_id).status.active:
         await asyncio.sleep(0.5)
     state["activated"] = True
 
 
-def test_twenty_sessions_while_training_and_a_new_version_goes_live(tmp_path, mnist, monkeypatch):
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("LENET_DATA_DIR", str(data_dir))
+def test_twenty_sessions_while_training_and_a_new_version_goes_live(settings, tmp_path, mnist):
+    data_dir = settings.data_dir
     upload_path = tmp_path / "photo-of-38.png"
     paper("38", size=(500, 260)).save(upload_path)
     state = {"activated": False, "after": {}, "ready": set()}
     results = []
     with running_app(data_dir) as url:
-        store = RunStore()
+        store = RunStore.of(settings)
 
         async def everything():
-            trainer = asyncio.create_task(train_while_they_work(store, state))
+            trainer = asyncio.create_task(train_while_they_work(settings, store, state))
             outcome = await crowd(url, upload_path, state, results)
             await trainer
             return outcome
 
         outcome = asyncio.run(everything())
     run = store.run(state["run_id"])
-    assert run["status"] == "finished", run["log_tail"]
-    new = run["model_name"]
+    assert run.status.value == "finished", run.log_tail
+    new = run.model_name
     page_errors = [e for errors, _ in outcome for e in errors]
     exceptions = sum(count for _, count in outcome)
     assert not page_errors and exceptions == 0

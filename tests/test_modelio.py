@@ -9,6 +9,7 @@ import pytest
 
 from lenet import modelio
 from lenet.architectures import build
+from lenet.config import Settings
 from lenet.modelio import ModelFileError, load_metadata, load_model, save_model
 
 REQUIRED_METADATA = {"architecture", "config", "history", "test_accuracy", "test_loss", "num_params",
@@ -19,7 +20,7 @@ REQUIRED_METADATA = {"architecture", "config", "history", "test_accuracy", "test
 def trained(tiny_data):
     from lenet.training import TrainConfig, train
 
-    return train(TrainConfig(epochs=1, batch_size=64, max_samples=256), data=tiny_data)
+    return train(TrainConfig(epochs=1, batch_size=64, max_samples=256), tiny_data)
 
 
 def test_save_writes_model_and_metadata(tmp_path, trained, tiny_data):
@@ -95,9 +96,7 @@ def test_metadata_of_a_model_without_json_is_minimal(tmp_path):
 
 
 def test_shipped_models_load_and_describe_themselves():
-    from lenet.config import MODELS_DIR
-
-    for path in sorted(MODELS_DIR.glob("*.keras")):
+    for path in sorted(Settings().models_dir.glob("*.keras")):
         model = load_model(path)
         meta = load_metadata(path)
         assert REQUIRED_METADATA <= set(meta), path

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from lenet.reading import as_text, read_digits
+from lenet.reading import read
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 
@@ -56,8 +56,8 @@ def test_photos_of_digits_read_within_one_and_a_half_points_of_clean(mnist, defa
     clean = (default_predictor.predict(x_test[picks]).argmax(axis=1) == y_test[picks]).mean()
     right = 0
     for index in picks:
-        readings = read_digits(as_photo(x_test[index], rng), default_predictor)
-        right += len(readings) == 1 and readings[0].digit == y_test[index]
+        reading = read(as_photo(x_test[index], rng), default_predictor)
+        right += reading.text == str(y_test[index])
     photo_accuracy = right / N_PHOTOS
     print(f"clean {clean:.4f}  photos {photo_accuracy:.4f}")
     assert photo_accuracy >= clean - 0.015
@@ -69,7 +69,7 @@ def test_strips_of_digits_read_as_the_exact_number(mnist, default_predictor):
     exact = 0
     for _ in range(N_STRIPS):
         picks = rng.choice(len(x_test), int(rng.integers(2, 7)), replace=False)
-        text = as_text(read_digits(strip(x_test[picks], rng), default_predictor))
+        text = read(strip(x_test[picks], rng), default_predictor).text
         exact += text == "".join(str(d) for d in y_test[picks])
     print(f"exact strings {exact / N_STRIPS:.4f}")
     assert exact / N_STRIPS >= 0.95

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from lenet.config import MODELS_DIR, PROJECT_ROOT
+from lenet.config import PROJECT_ROOT, Settings
+
+MODELS_DIR = Settings().models_dir
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 

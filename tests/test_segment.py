@@ -1,71 +1,57 @@
-"""Connected components and grouping pieces into digits."""
+"""Grouping ink pieces (their boxes) into digits, left to right."""
 
 import numpy as np
+import pytest
 
-from lenet.segment import Component, find_components, find_runs, group_digits
-
-
-def test_runs_cover_exactly_the_ink():
-    mask = np.zeros((5, 8), bool)
-    mask[1, 2:5] = mask[3, 0] = mask[3, 7] = True
-    assert find_runs(mask).tolist() == [[1, 2, 5], [3, 0, 1], [3, 7, 8]]
+from lenet.segment import TooManyDigits, group_digits
 
 
-def test_diagonal_neighbours_are_connected():
-    mask = np.eye(6, dtype=bool)
-    assert len(find_components(mask)) == 1
-
-
-def test_separate_blobs_are_separate_components_largest_first():
-    mask = np.zeros((20, 40), bool)
-    mask[2:18, 2:6] = True
-    mask[5:10, 20:35] = True
-    mask[15:17, 30:32] = True
-    components = find_components(mask)
-    assert [c.area for c in components] == [75, 64, 4]
-    assert components[0].box == (20, 5, 35, 10)
-
-
-def test_u_shape_joins_through_its_bottom():
-    mask = np.zeros((10, 10), bool)
-    mask[0:9, 1] = mask[0:9, 8] = mask[8, 1:9] = True
-    assert len(find_components(mask)) == 1
-
-
-def test_paint_restores_the_mask():
-    rng = np.random.default_rng(0)
-    mask = rng.random((30, 30)) > 0.6
-    painted = np.zeros_like(mask)
-    for component in find_components(mask):
-        component.paint(painted)
-    np.testing.assert_array_equal(painted, mask)
-
-
-def box(left, top, right, bottom):
-    mask = np.zeros((bottom, right), bool)
-    mask[top:bottom, left:right] = True
-    return Component(find_runs(mask))
+def boxes_of(digits, boxes):
+    return [sorted(tuple(boxes[i]) for i in digit) for digit in digits]
 
 
 def test_the_bar_of_a_five_joins_its_body():
-    body = box(10, 30, 40, 100)
-    bar = box(22, 10, 55, 16)  # detached, to the upper right
+    body, bar = (10, 30, 40, 100), (22, 10, 55, 16)  # the bar detached, to the upper right
     digits = group_digits([body, bar])
-    assert len(digits) == 1 and digits[0].box == (10, 10, 55, 100)
+    assert len(digits) == 1 and sorted(digits[0]) == [0, 1]
 
 
 def test_the_halves_of_a_broken_seven_join():
-    top = box(10, 10, 60, 50)
-    bottom = box(25, 55, 35, 100)
-    assert len(group_digits([top, bottom])) == 1
+    assert len(group_digits([(10, 10, 60, 50), (25, 55, 35, 100)])) == 1
 
 
 def test_separate_digits_stay_separate_and_ordered():
-    pieces = [box(300, 10, 340, 100), box(10, 10, 50, 100), box(150, 10, 190, 100)]
-    digits = group_digits(pieces)
-    assert [d.box[0] for d in digits] == [10, 150, 300]
+    boxes = [(300, 10, 340, 100), (10, 10, 50, 100), (150, 10, 190, 100)]
+    assert [list(d) for d in group_digits(boxes)] == [[1], [2], [0]]
 
 
 def test_a_far_away_fragment_is_not_glued_to_a_digit():
-    digits = group_digits([box(10, 10, 50, 100), box(200, 40, 215, 50)])
-    assert len(digits) == 2
+    assert len(group_digits([(10, 10, 50, 100), (200, 40, 215, 50)])) == 2
+
+
+def test_a_near_fragment_joins_the_nearest_full_digit():
+    boxes = [(10, 10, 50, 100), (150, 10, 190, 100), (55, 40, 62, 50)]  # a dot just right of the first
+    digits = group_digits(boxes)
+    assert boxes_of(digits, boxes) == [[(10, 10, 50, 100), (55, 40, 62, 50)], [(150, 10, 190, 100)]]
+
+
+def test_overlap_is_transitive_through_a_chain_of_pieces():
+    boxes = [(0, 0, 10, 50), (4, 0, 14, 50), (8, 0, 18, 50), (40, 0, 50, 50)]  # 0 and 2 overlap too little
+    assert [sorted(d) for d in group_digits(boxes)] == [[0, 1, 2], [3]]
+
+
+def test_too_many_digits_are_refused_with_the_count():
+    boxes = [(20 * i, 0, 20 * i + 10, 30) for i in range(60)]
+    with pytest.raises(TooManyDigits, match="60 digits found; up to 40"):
+        group_digits(boxes, max_digits=40)
+
+
+def test_ten_thousand_pieces_are_grouped_each_into_exactly_one_digit():
+    # (How long it takes is scripts/benchmark.py's business: a sweep, near-linear.)
+    rng = np.random.default_rng(0)
+    left, top = rng.integers(0, 100_000, 10_000), rng.integers(0, 100, 10_000)
+    boxes = np.stack([left, top, left + 8, top + 30], axis=1)
+    digits = group_digits(boxes)
+    assert sorted(np.concatenate(digits)) == list(range(10_000))
+    centers = [(boxes[d][:, 0].min() + boxes[d][:, 2].max()) / 2 for d in digits]
+    assert centers == sorted(centers)

@@ -7,16 +7,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from lenet.runs import RunStore
+from lenet.config import Settings
+from lenet.runs import Metric, RunStore, Status
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
-    for name in ("LENET_TRAINING", "LENET_TRAINING_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
+def data_dir(settings, monkeypatch):
     monkeypatch.chdir(ROOT)
-    return tmp_path / "data"
+    return settings.data_dir
 
 
 def train_page(query=None):
@@ -43,19 +41,19 @@ def test_controls_cover_the_config_and_defaults_come_from_it(data_dir):
 
 
 def test_a_run_in_progress_is_shown_and_a_second_start_is_refused(data_dir):
-    store = RunStore()
+    store = RunStore.of(Settings.from_env())
     run_id = store.create_run({"architecture": "lenet5", "epochs": 3}, False)
-    store.update(run_id, status="running", pid=os.getpid(), started=time.time(), heartbeat=time.time(),
+    store.update(run_id, status=Status.RUNNING, pid=os.getpid(), started=time.time(), heartbeat=time.time(),
                  device="CPU: test", steps_per_epoch=10, train_images=1000)
-    store.add_metrics(run_id, [{"kind": "batch", "logged": time.time(), "epoch": 1, "step": 5, "progress": 0.5,
-                                "loss": 1.0, "accuracy": 0.5, "images_per_s": 1000.0}])
+    store.add_metrics(run_id, [Metric(kind="batch", logged=time.time(), epoch=1, step=5, progress=0.5,
+                                      loss=1.0, accuracy=0.5, images_per_s=1000.0)])
     app = train_page()
     assert not app.exception
     assert app.sidebar.button(key="start").disabled
     assert any(f"Run {run_id}" in s.value for s in app.subheader)
     text = " ".join(c.value for c in app.caption)
     assert "CPU: test" in text and "Last point logged" in text
-    assert [r["id"] for r in store.runs()] == [run_id]
+    assert [r.id for r in store.runs()] == [run_id]
 
 
 def test_public_mode_shows_no_controls_and_nothing_starts_a_job(data_dir, monkeypatch):
@@ -68,7 +66,7 @@ def test_public_mode_shows_no_controls_and_nothing_starts_a_job(data_dir, monkey
         app.session_state[key] = value
     app.run()
     assert not app.exception and labels(app) == []
-    assert RunStore().runs() == []
+    assert RunStore.of(Settings.from_env()).runs() == []
 
 
 def test_password_mode_unlocks_with_the_right_password_only(data_dir, monkeypatch):
@@ -81,4 +79,4 @@ def test_password_mode_unlocks_with_the_right_password_only(data_dir, monkeypatc
     app.sidebar.text_input(key="training_password").input("correct horse").run()
     app.sidebar.button(key="unlock").click().run()
     assert "Start" in labels(app)
-    assert RunStore().runs() == []
+    assert RunStore.of(Settings.from_env()).runs() == []

@@ -40,7 +40,7 @@ def test_training_learns_and_reports_through_callbacks(tiny_data):
         def on_epoch_end(self, epoch, logs=None):
             seen.append((epoch, dict(logs)))
 
-    result = train(quick(epochs=4, augment=False), callbacks=[Recorder()], data=tiny_data)
+    result = train(quick(epochs=4, augment=False), tiny_data, callbacks=[Recorder()])
     assert [epoch for epoch, _ in seen] == [0, 1, 2, 3]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(seen[-1][1])
     assert len(result.history) == 4 and result.history[-1]["epoch"] == 4
@@ -54,7 +54,7 @@ def test_stopping_from_outside_keeps_what_was_learned(tiny_data):
         def on_epoch_end(self, epoch, logs=None):
             self.model.stop_training = True
 
-    result = train(quick(epochs=5), callbacks=[StopAfterFirstEpoch()], data=tiny_data)
+    result = train(quick(epochs=5), tiny_data, callbacks=[StopAfterFirstEpoch()])
     assert len(result.history) == 1 and result.stopped_early
     assert 0 <= result.test_accuracy <= 1
 
@@ -100,7 +100,7 @@ def test_classic_recipe_is_what_the_write_ups_did():
 
 @pytest.mark.parametrize("architecture", ["lenet5_same", "lenet_bn"])
 def test_other_architectures_train(tiny_data, architecture):
-    result = train(quick(architecture=architecture, epochs=1, max_samples=128), data=tiny_data)
+    result = train(quick(architecture=architecture, epochs=1, max_samples=128), tiny_data)
     assert len(result.history) == 1
 
 
@@ -108,5 +108,5 @@ def test_other_architectures_train(tiny_data, architecture):
 @pytest.mark.slow
 def test_the_default_recipe_reaches_99_percent_on_real_mnist(mnist):
     # What `scripts/train.py` does with no flags: 54,000 images, 6 epochs, the best one kept.
-    result = train(TrainConfig(), data=mnist)
+    result = train(TrainConfig(), mnist)
     assert result.test_accuracy >= 0.99, (result.test_accuracy, result.history)

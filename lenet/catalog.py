@@ -1,0 +1,117 @@
+"""The model catalog: shipped models, trained versions, which one is active, and their cards.
+
+Only files inside the two model folders are ever listed, loaded or deleted: `models/` in the
+project (shipped, never written by the app) and `DATA_DIR/models` (versions trained here).
+The active model is named in `DATA_DIR/active.json`, replaced atomically, so every process
+serving the app sees one consistent choice and switches without a restart.
+"""
+
+import dataclasses
+import functools
+import json
+from pathlib import Path
+
+from lenet.modelio import load_metadata, metadata_path, write_json_atomic
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    name: str  # file stem, unique across both folders
+    path: Path
+    shipped: bool
+    version: str  # changes whenever the file is replaced; a cache key
+    modified: float
+
+    @property
+    def metadata(self):
+        return _metadata(self.path, self.version)
+
+    @property
+    def test_accuracy(self):
+        value = self.metadata.get("test_accuracy")
+        return value if isinstance(value, (int, float)) else None
+
+    def label(self):
+        score = f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else "not scored"
+        kind = "shipped" if self.shipped else "trained"
+        return f"{self.name} ({self.metadata.get('architecture') or '?'}, {score}, {kind})"
+
+
+@functools.lru_cache(maxsize=1024)
+def _metadata(path, version):
+    # Keyed by the file's version: a replaced model's card is read again, an unchanged one never.
+    return load_metadata(path)
+
+
+class Catalog:
+    """The models one installation can serve, from its `Settings`."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    @property
+    def default_path(self):
+        return self.settings.models_dir / f"{self.settings.default_model}.keras"
+
+    def models(self):
+        """Shipped models first (the default one leading), then trained versions, newest first."""
+        shipped = sorted(_scan(self.settings.models_dir, True), key=lambda m: m.name != self.settings.default_model)
+        trained = sorted(_scan(self.settings.trained_dir, False), key=lambda m: m.modified, reverse=True)
+        return shipped + trained
+
+    def find(self, name):
+        """The catalogued model called `name`, or None. Names, never paths, come from users."""
+        return next((m for m in self.models() if m.name == name), None)
+
+    def active_name(self):
+        try:
+            with open(self.settings.active_file) as f:
+                name = json.load(f).get("name")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return name if isinstance(name, str) else None
+
+    def active(self):
+        """The model served to every session: the activated one, else the default shipped model."""
+        name = self.active_name()
+        chosen = self.find(name) if name else None
+        return chosen or self.find(self.settings.default_model) or next(iter(self.models()), None)
+
+    def activate(self, name):
+        """Make the catalogued model `name` the served one; returns its `ModelInfo`."""
+        info = self.find(name)
+        if info is None:
+            raise ValueError(f"No model called {name!r} among the shipped and trained models.")
+        write_json_atomic(self.settings.active_file, {"name": info.name})
+        return info
+
+    def delete(self, name):
+        """Remove a trained version; the active model and shipped models are never deleted."""
+        info = self.find(name)
+        if info is None:
+            raise ValueError(f"No model called {name!r}.")
+        if info.shipped:
+            raise ValueError(f"{name} is shipped with the app and cannot be deleted.")
+        if name == self.active().name:
+            raise ValueError(f"{name} is the active model; activate another one before deleting it.")
+        for path in (info.path, metadata_path(info.path)):
+            path.unlink(missing_ok=True)
+
+    def contains(self, path):
+        path = Path(path).resolve()
+        return any(path.is_relative_to(folder.resolve()) for folder in (self.settings.models_dir, self.settings.trained_dir))
+
+
+def _scan(folder, shipped):
+    if not folder.is_dir():
+        return []
+    infos = []
+    for path in folder.glob("*.keras"):
+        if path.name.startswith("."):
+            continue  # a save in progress
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # deleted while listing
+        infos.append(ModelInfo(path.stem, path, shipped, f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}", stat.st_mtime))
+    return infos
