@@ -5,18 +5,22 @@ Streamlit code only; everything it shows is computed by `lenet`.
 
 import ctypes
 import dataclasses
+import hashlib
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner import script_runner
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
 
 from lenet import explain
 from lenet.catalog import Catalog
-from lenet.config import CLASS_NAMES, Settings
+from lenet.collection import DEFAULT_NAME, CollectionRefused, Collections, check_name
+from app_pages.access import may_train, settings
+from lenet.config import CLASS_NAMES
 from lenet.imagefile import ImageRefused, open_image
 from lenet.inference import Predictor
-from lenet.modelio import load_model
+from lenet.modelio import ModelFileError, load_model
 from lenet.pictures import draw_boxes
 from lenet.reading import read
 
@@ -49,19 +53,6 @@ def configure_process():
         pass
 
 
-def _secrets():
-    try:
-        return dict(st.secrets)
-    except Exception:  # no secrets file at all is the common case
-        return {}
-
-
-def settings():
-    """This server's `Settings`, from the environment and Streamlit secrets (read at every run,
-    so a changed secret applies at once)."""
-    return Settings.from_env(secrets=_secrets())
-
-
 def catalog():
     return Catalog(settings())
 
@@ -76,6 +67,12 @@ def load_predictor(path, version, name):
     return Predictor(load_model(path), name=name)
 
 
+def offer_model(name):
+    """Make `name` this session's model from the next run on (the sidebar picker shows it)."""
+    st.session_state["offer_model"] = name
+    st.rerun()
+
+
 def chosen_model():
     """The `ModelInfo` this session uses: its own choice, else the server's active model."""
     models = catalog()
@@ -84,14 +81,76 @@ def chosen_model():
     return info or models.active()
 
 
+def serving(info=None):
+    """`(ModelInfo, Predictor, problem)`: the session's model (or `info`) loaded; when its file
+    can't be loaded, the first fallback that can (`Catalog.fallbacks`), and what went wrong."""
+    wanted = info or chosen_model()
+    if wanted is None:
+        return None, None, None
+    problem = None
+    for candidate in [wanted, *catalog().fallbacks(wanted)]:
+        try:
+            return candidate, load_predictor(str(candidate.path), candidate.version, candidate.name), problem
+        except ModelFileError as error:
+            problem = problem or f"{wanted.name} can't be loaded ({error})"
+    return None, None, problem
+
+
 def predictor(info=None):
-    """The session's model (or `info`'s) as a `Predictor`; None when there is no model at all."""
-    info = info or chosen_model()
-    return load_predictor(str(info.path), info.version, info.name) if info else None
+    """The session's model (or `info`'s, or a fallback) as a `Predictor`; None when none loads."""
+    return serving(info)[1]
+
+
+def model_problem(problem, served):
+    """Tell whoever may fix it (may train) that a model file is broken and what serves instead."""
+    if problem and may_train():
+        instead = f"Serving {served.name} instead." if served else "No model can be loaded."
+        st.warning(f"{problem}. {instead} Activate another version or retrain on the Train page.")
 
 
 def threshold():
     return st.session_state.get("threshold", DEFAULT_THRESHOLD)
+
+
+def collections():
+    return Collections(settings().collections_dir)
+
+
+def _remember_collection():
+    # Widgets' own state is dropped on pages that don't show them; keep the name for the session.
+    st.session_state["collection"] = st.session_state["whose_digits"]
+
+
+def whose_digits():
+    """The collection this session keeps digits in: a name typed once, in the sidebar; None
+    (with the reason shown) when the name can't name a collection."""
+    name = st.session_state.get("collection", DEFAULT_NAME)
+    with st.sidebar:
+        st.text_input("Whose digits", name, key="whose_digits", max_chars=40, on_change=_remember_collection,
+                      help="Digits you keep go into this collection; the Your digits page shows it and teaches it.")
+        try:
+            return check_name(name)
+        except CollectionRefused as refusal:
+            st.error(str(refusal))
+            return None
+
+
+def keep_controls(digit, key):
+    """Under an answer: 'Wrong? It is a …' and 'Keep this digit' (into the session's collection)."""
+    # A new drawing gets new widgets, so the choice starts at the new answer.
+    key = f"{key}_{hashlib.md5(digit.input.tobytes()).hexdigest()[:10]}"
+    label = st.segmented_control("Wrong? It is a …", list(range(10)), default=digit.value, key=f"{key}_label")
+    if st.button("Keep this digit", key=f"{key}_keep", icon=":material/bookmark_add:",
+                 help="Keep it, with the label chosen above, to teach the model your hand (Your digits page)."):
+        name = st.session_state.get("collection", DEFAULT_NAME)
+        try:
+            collection = collections().get(name)
+            collection.add(digit.value if label is None else label, digit.input, digit.crop)
+        except CollectionRefused as refusal:
+            st.error(str(refusal))
+            return
+        st.toast(f"Kept as a {digit.value if label is None else label} in “{collection.name}” "
+                 f"({len(collection.digits())} kept). See them on the Your digits page.")
 
 
 def model_sidebar():
@@ -104,6 +163,8 @@ def model_sidebar():
             return
         labels = {m.name: m.label() for m in available}
         options = [FOLLOW_ACTIVE, *labels]
+        if "offer_model" in st.session_state:  # a page chose for this session (a model it just taught)
+            st.session_state["model_choice"] = st.session_state.pop("offer_model")
         if st.session_state.get("model_choice") not in options:
             st.session_state["model_choice"] = FOLLOW_ACTIVE
         st.selectbox(
@@ -111,16 +172,18 @@ def model_sidebar():
             format_func=lambda name: "The active model (server-wide)" if name == FOLLOW_ACTIVE else labels[name],
             help="The active model serves everyone; you may try another one just for yourself.",
         )
-        info = chosen_model()
-        score = f"test accuracy {info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
-        st.caption(f"**{info.name}** · {info.metadata.get('architecture') or 'unknown architecture'} · {score}")
+        info, _, problem = serving()
+        if info is not None:
+            score = f"test accuracy {info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
+            st.caption(f"**{info.name}** · {info.metadata.get('architecture') or 'unknown architecture'} · {score}")
+        model_problem(problem, info)
 
 
-def config_form(config_class, key_prefix):
-    """Sidebar widgets for every field of a config dataclass, from its field metadata (the
-    command-line flags come from the same metadata); returns the values chosen, by name."""
+def config_form(config_class, key_prefix, skip=()):
+    """Widgets for every field of a config dataclass, from its field metadata (the command-line
+    flags come from the same metadata) but those in `skip`; returns the values chosen, by name."""
     values = {}
-    fields = dataclasses.fields(config_class)
+    fields = [f for f in dataclasses.fields(config_class) if f.name not in skip]
     for field in [f for f in fields if not f.metadata.get("advanced")]:
         values[field.name] = _field_widget(field, key_prefix)
     with st.expander("More settings"):
@@ -148,12 +211,13 @@ def _field_widget(field, key_prefix):
 
 
 @st.cache_data(max_entries=32, ttl=3600, show_spinner="Reading the picture...")
-def read_upload(data, model_path, model_version, model_name):
+def read_upload(data, model_path, model_version, model_name, _cancelled=None):
     """(picture to show, reading, refusal message) for one uploaded file's bytes, remembered per
     file content and model version for every session. Only what the page shows is kept, at the
-    size it is shown: a 12 MP photo would otherwise cost tens of MB as long as it is cached."""
+    size it is shown: a 12 MP photo would otherwise cost tens of MB as long as it is cached.
+    `_cancelled()` says the session went away: a picture still waiting to be decoded is dropped."""
     try:
-        image = open_image(data)
+        image = open_image(data, cancelled=_cancelled)
         reading = read(image, load_predictor(model_path, model_version, model_name), steps_size=STEP_SIZE)
     except ImageRefused as refusal:
         return None, None, str(refusal)
@@ -163,6 +227,15 @@ def read_upload(data, model_path, model_version, model_name):
     boxes = [tuple(round(v * scale) for v in d.box) for d in reading.digits]
     return np.asarray(draw_boxes(shown, boxes, [d.value for d in reading.digits])), reading, None
 
+
+
+def session_gone():
+    """A check whether this run's browser session has gone (its tab closed), for work that waits."""
+    context = get_script_run_ctx()
+    if context is None or not runtime.exists():
+        return lambda: False
+    server, session_id = runtime.get_instance(), context.session_id
+    return lambda: not server.is_active_session(session_id)
 
 
 # ---------------------------------------------------------------------------- panels
@@ -220,6 +293,7 @@ def result_panel(model_predictor, reading, key):
         index = st.radio("Look at digit", range(len(digits)), horizontal=True, key=f"{key}_digit",
                          format_func=lambda i: f"#{i + 1}: {digits[i].value}")
     digit = digits[index]
+    keep_controls(digit, key)
     tab_probabilities, tab_steps, tab_network = st.tabs(["Probabilities", "What the model sees", "Inside the network"])
     with tab_probabilities:
         probability_chart(digit.probabilities)

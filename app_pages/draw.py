@@ -29,8 +29,15 @@ def reading_settings():
 @st.fragment
 def draw_section():
     # The model is looked up at every stroke, not taken from the last full page run, so a
-    # newly activated version answers the very next drawing.
+    # newly activated version answers the very next drawing. A timer that re-read the shown
+    # answer as soon as a version went live (a fragment with `run_every`) was tried and
+    # dropped: under load its ticks were merged with the canvas's own updates and a stroke was
+    # lost (20 sessions on 2 cores: a drawn 9 never answered). A lost stroke is worse than an
+    # answer that says, truthfully, which model read it.
     model_predictor = common.predictor()
+    if model_predictor is None:
+        st.error("No model can be loaded to read with right now.")
+        return
     canvas_column, result_column = st.columns([1, 1.4], gap="large")
     with canvas_column:
         brush = st.slider("Brush size", 5, 40, DEFAULT_BRUSH, key="brush")
@@ -56,7 +63,7 @@ def draw_section():
 
 
 def read_uploaded(upload, info):
-    return common.read_upload(upload.getvalue(), str(info.path), info.version, info.name)
+    return common.read_upload(upload.getvalue(), str(info.path), info.version, info.name, _cancelled=common.session_gone())
 
 
 def upload_section(info):
@@ -129,7 +136,8 @@ def _thumbnail(image):
 st.title("Draw & Upload")
 st.html(common.BIG_ANSWERS)
 reading_settings()
-served = common.chosen_model()
+common.whose_digits()
+served, _, _ = common.serving()
 if served is None:
     st.error("There is no model to read with: the models/ folder is empty. Train one with `python scripts/train.py`.")
     st.stop()

@@ -9,6 +9,7 @@ from app_pages import common
 from lenet import gallery
 from lenet.data import MnistCorrupt, MnistNotFound, keras_cache_dir, load_mnist
 from lenet.evaluation import confusion_matrix, error_at_threshold, error_reject_curve, precision_recall
+from lenet.modelio import ModelFileError
 
 PER_PAGE = 50
 ANY = "any"
@@ -171,7 +172,11 @@ def compare_tab(x_test, predictions, info):
         st.caption("There is no other model to compare with.")
         return
     other = st.selectbox("Compare with", others, key="g_other", format_func=lambda m: m.label())
-    theirs = predictions_for(other)
+    try:
+        theirs = predictions_for(other)
+    except ModelFileError:
+        st.warning(f"{other.name}'s model file can't be loaded; choose another model.")
+        return
     indices, right = gallery.disagreements(predictions, theirs)
     counts = {who: int((right == who).sum()) for who in ("first", "second", "neither")}
     columns = st.columns(4)
@@ -192,8 +197,10 @@ def compare_tab(x_test, predictions, info):
 
 st.title("Gallery")
 x_test, y_test = mnist_or_explain()
-info = common.chosen_model()
-predictor = common.predictor()
+info, predictor, _ = common.serving()
+if info is None:
+    st.error("No model can be loaded right now.")
+    st.stop()
 predictions = predictions_for(info)
 summary = st.columns(3)
 summary[0].metric("Test accuracy", f"{predictions.correct.mean():.2%}")

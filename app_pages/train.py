@@ -1,25 +1,13 @@
 """Train: pick a network in the sidebar, press Start, watch it learn, put the result to work."""
 
-import time
-
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import access, common
+from app_pages import access, common, runview
+from app_pages.runview import store
 from lenet import supervisor
-from lenet.devices import describe_device
-from lenet.runs import RunInProgress, RunStore, RunsUnavailable, Status
+from lenet.runs import RunInProgress, RunsUnavailable, Status
 from lenet.training import TrainConfig
-
-
-@st.cache_resource
-def device_line():
-    return describe_device()
-
-
-def store():
-    return RunStore.of(common.settings())
 
 
 # ---------------------------------------------------------------------------- sidebar
@@ -29,9 +17,10 @@ def password_gate():
     st.caption(access.reason())
     attempt = st.text_input("Password", type="password", key="training_password")
     if st.button("Unlock training", key="unlock"):
-        if access.unlock(attempt):
+        unlocked, message = access.unlock(attempt)
+        if unlocked:
             st.rerun()
-        st.error("Wrong password.")
+        st.error(message)
 
 
 def controls(active):
@@ -77,67 +66,6 @@ def start_run(values, activate):
     st.rerun()
 
 
-# ---------------------------------------------------------------------------- live run
-
-
-def metrics_frame(run_id):
-    """All metrics of a run so far; fetched incrementally per session."""
-    cache = st.session_state.setdefault("metric_cache", {})
-    rows = cache.setdefault(run_id, [])
-    rows.extend(vars(m) for m in store().metrics(run_id, after_seq=rows[-1]["seq"] if rows else 0))
-    return pd.DataFrame(rows)
-
-
-def curves(frame, title_suffix=""):
-    """Loss and accuracy: training every few batches (line), validation each epoch (points)."""
-    if frame.empty:
-        return
-    left, right = st.columns(2)
-    for column, metric in ((left, "loss"), (right, "accuracy")):
-        train = frame[frame[metric].notna()][["progress", metric]].rename(columns={metric: "value"}).assign(series="training")
-        val = frame[frame[f"val_{metric}"].notna()][["progress", f"val_{metric}"]].rename(columns={f"val_{metric}": "value"}).assign(series="validation")
-        chart = alt.Chart(pd.concat([train, val])).mark_line(point=alt.OverlayMarkDef(size=30)).encode(
-            x=alt.X("progress:Q", title="epoch"),
-            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
-        ).properties(height=260, title=f"{metric}{title_suffix}")
-        column.altair_chart(chart, width="stretch")
-
-
-def progress_line(run, frame):
-    epochs = run.config.get("epochs", 1)
-    if frame.empty:
-        waiting = run.status == Status.QUEUED and not run.pid
-        st.progress(0.0, text="Waiting for a training worker to pick this run up (scripts/worker.py)..." if waiting
-                    else "Starting: loading TensorFlow and MNIST...")
-        return
-    last = frame.iloc[-1]
-    fraction = min(1.0, float(last["progress"]) / epochs)
-    elapsed = time.time() - (run.started or run.created)
-    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
-    rates = frame["images_per_s"].dropna()
-    text = (f"epoch {int(last['epoch'])}/{epochs} · step {int(last['step'])}/{run.steps_per_epoch or '?'}"
-            + (f" · {rates.iloc[-1]:,.0f} images/s" if len(rates) else "")
-            + (f" · about {eta:.0f} s left" if eta is not None else ""))
-    st.progress(fraction, text=text)
-    st.caption(f"Last point logged {max(0.0, time.time() - float(last['logged'])):.1f} s ago")
-
-
-def live_view(run_id):
-    """Polled every second: status, progress and curves of the run in progress."""
-    run = store().run(run_id)
-    if run is None or not run.status.active:
-        st.session_state.pop("metric_cache", None)
-        st.rerun()  # it ended: refresh the whole page (history, sidebar)
-    config = run.config
-    st.subheader(f"Run {run_id}: {config.get('architecture')}, {run.status.value}")
-    st.caption(f"Training on {run.device or device_line()} · {config.get('epochs')} epochs · batch "
-               f"{config.get('batch_size')} · {(run.train_images or 0):,} training images")
-    frame = metrics_frame(run_id)
-    progress_line(run, frame)
-    curves(frame)
-
-
 # ---------------------------------------------------------------------------- history
 
 
@@ -159,41 +87,27 @@ def history(active):
     chosen = st.multiselect("Compare the curves of", with_curves, default=with_curves[:2], key="compare",
                             format_func=lambda i: f"run {i} ({by_id[i].config.get('architecture')})")
     if chosen:
-        compare(chosen, by_id)
+        runview.compare(chosen, by_id)
     st.markdown("**A run's model**")
     run_id = st.selectbox("Run", list(by_id), key="selected_run", format_func=lambda i: f"run {i}: {by_id[i].status.value}")
     run_actions(by_id[run_id])
 
 
-def compare(run_ids, by_id):
-    frames = []
-    for run_id in run_ids:
-        frame = pd.DataFrame([vars(m) for m in store().metrics(run_id) if m.kind == "epoch"])
-        if not frame.empty:
-            frames.append(frame.assign(run=f"run {run_id} ({by_id[run_id].config.get('architecture')})"))
-    if not frames:
-        return
-    data = pd.concat(frames)
-    metric = "val_accuracy" if data["val_accuracy"].notna().any() else "accuracy"
-    chart = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("epoch:Q"), y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False), title=metric.replace("_", " ")),
-        color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
-    ).properties(height=260)
-    st.altair_chart(chart, width="stretch")
-
-
 def run_actions(run):
+    allowed = access.may_train()
     if run.status == Status.FAILED:
         st.error(f"Run {run.id} failed: {run.error or 'see its log'}")
-        with st.expander("Log tail"):
-            st.code(run.log_tail or "(empty)")
+        if allowed:  # a log shows paths and tracebacks: only for whoever may train
+            with st.expander("Log tail"):
+                st.code(run.log_tail or "(empty)")
+    if run.outcome:
+        st.caption(f"When it finished: {run.outcome}")
     models = common.catalog()
     info = models.find(run.model_name) if run.model_name else None
     if info is None:
         if run.status.has_model:
             st.caption("Its model file is gone.")
         return
-    allowed = access.may_train()
     columns = st.columns(3)
     if models.active().name == info.name:
         columns[0].success("Active: serving the Draw page")
@@ -225,11 +139,11 @@ except RunsUnavailable as broken:
     st.stop()
 controls(active)
 if active is not None:
-    st.fragment(live_view, run_every=1.0)(active.id)
+    st.fragment(runview.live_view, run_every=1.0)(active.id)
 elif common.settings().training == "queue":
     st.caption("No run in progress. Runs are queued for a training worker on another machine "
                "(scripts/worker.py); their progress shows here live.")
 else:
-    st.caption(f"No run in progress. Training runs on {device_line()} in a process of its own: "
+    st.caption(f"No run in progress. Training runs on {runview.device_line()} in a process of its own: "
                "it goes on when you leave this page, and everyone who opens it sees it live.")
 history(active)

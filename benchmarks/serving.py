@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.samples import canvas_drawing, phone_photo
+from benchmarks.samples import canvas_drawing, dots_png, just_under_the_pixel_cap, phone_photo
 from lenet import gallery, supervisor
 from lenet.config import PROJECT_ROOT
-from lenet.imagefile import open_image
+from lenet.imagefile import ImageRefused, open_image
 from lenet.inference import Predictor
 from lenet.modelio import load_model
 from lenet.preprocess import prepare_digits
@@ -60,6 +60,21 @@ def measure_preprocessing(canvas_repeats=200, photo_repeats=7):
 def measure_test_set(predictor, x_test, repeats=3):
     predictor.predict(x_test[:1000])
     return {"test_set_predict_s": statistics.median(_times_ms(lambda: predictor.predict(x_test), repeats, 0)) / 1000}
+
+
+def measure_hostile_pictures(repeats=3):
+    """Server time for the pictures that once stalled it: dot patterns (refused) and a
+    39.7-megapixel PNG (read), from the bytes to the answer or the refusal."""
+    def seconds(data):
+        def work():
+            try:
+                prepare_digits(open_image(data))
+            except ImageRefused:
+                pass
+        return statistics.median(_times_ms(work, repeats)) / 1000
+
+    return {"dots_10000_s": seconds(dots_png(10_000)), "dots_65536_s": seconds(dots_png(65_536)),
+            "png_39_7_megapixels_s": seconds(just_under_the_pixel_cap("RGB"))}
 
 
 def measure_gallery_first_pass(model_path, x_test, y_test):

@@ -25,9 +25,10 @@ def settings_from_args(args):
     return settings
 
 
-def add_config_arguments(parser, config_class):
-    """One flag per config field (`batch_size` -> `--batch-size`), with its default and help."""
-    for field in dataclasses.fields(config_class):
+def add_config_arguments(parser, config_class, skip=()):
+    """One flag per config field (`batch_size` -> `--batch-size`), with its default and help;
+    fields in `skip` are set by the script itself."""
+    for field in [f for f in dataclasses.fields(config_class) if f.name not in skip]:
         flag = "--" + field.name.replace("_", "-")
         help_text = field.metadata.get("help", "")
         if field.type in (bool, "bool"):
@@ -38,8 +39,9 @@ def add_config_arguments(parser, config_class):
                                 help=f"{help_text} (default: {field.default})")
 
 
-def config_from_args(config_class, args):
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)}
+def config_from_args(config_class, args, **fixed):
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if f.name not in fixed}
+    values.update(fixed)
     try:
         return config_class(**values)
     except ValueError as error:

@@ -21,6 +21,10 @@ CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
 # The network a new training run builds unless told otherwise.
 DEFAULT_ARCHITECTURE = "lenet5"
 
+# Digits per class of the starter collection (pen-stroke styles MNIST lacks, lenet.starter) that
+# training mixes in by default, written once per data folder.
+STARTER_PER_CLASS = 1000
+
 # The Draw page's canvas (the benchmark's drawing matches it).
 CANVAS_SIZE = 280
 DEFAULT_BRUSH = 18  # pixels
@@ -29,12 +33,56 @@ DEFAULT_BRUSH = 18  # pixels
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # a 48 MP phone photo is refused, a 12 MP one is fine
 MAX_FRAMES = 10  # an animated GIF/WebP/TIFF with more frames is refused
+# Decoded pictures are reduced at once to this longest side: twice the preprocessing's working
+# size, and sharper than any screen shows an upload.
+MAX_DECODED_SIDE = 2048
+# The most memory that pictures being decoded may hold at once, in the whole process: a
+# 40-megapixel upload decodes to 40-160 MB, and each decoded picture costs about as much again
+# while it is reduced; more at once wait their turn. At 320 MB four 40-megapixel uploads took
+# the server to 1.55 GB.
+DECODE_BUDGET_BYTES = 192 * 1024 * 1024
+DECODE_WAIT_S = 60  # a picture that waits longer for its turn is refused (the server is busy)
 
 # Training limits that keep one run within what a small machine can do.
 MAX_EPOCHS = 50
 MAX_BATCH_SIZE = 4096
 
 TRAINING_MODES = ("on", "queue", "off")
+
+
+def option(default, label, help, **limits):
+    """A config field with what a command-line flag and a sidebar widget need to present it.
+
+    `label` names its widget; `choices`, `min` and `max` are checked; `options` lists the values
+    a slider offers (the default always among them); `zero` names what 0 means; `advanced`
+    puts the widget in the sidebar's folded section.
+    """
+    return dataclasses.field(default=default, metadata={"label": label, "help": help, **limits})
+
+
+class Config:
+    """Base of the flat, validated run configs (`TrainConfig`, `TeachConfig`): every field is an
+    `option`, checked on creation, saved as plain data beside what it produced."""
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            meta = field.metadata
+            if "choices" in meta and value not in meta["choices"]:
+                raise ValueError(f"{field.name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
+            if "min" in meta and not meta["min"] <= value:
+                raise ValueError(f"{field.name} must be at least {meta['min']}, not {value}.")
+            if "max" in meta and not value <= meta["max"]:
+                raise ValueError(f"{field.name} must be at most {meta['max']}, not {value}.")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build from saved or user-supplied values, ignoring keys this version doesn't know."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def parse_training_mode(value):
@@ -56,7 +104,7 @@ class Settings:
 
     data_dir: Path = PROJECT_ROOT / "data"  # runs, trained versions, collections, caches
     models_dir: Path = PROJECT_ROOT / "models"  # shipped models, read-only
-    default_model: str = "lenet5"  # the shipped model served until another is activated
+    default_model: str = "lenet_bn"  # the shipped model served until another is activated
     mnist_dir: Path | None = None  # a folder holding MNIST, looked at before the Keras cache
     runs_db: Path | None = None  # the runs database (default: DATA_DIR/runs.sqlite)
     runs_journal: str = "wal"  # 'delete' where the database sits on a network filesystem
@@ -99,3 +147,4 @@ class Settings:
     runs_path = property(lambda self: self.runs_db or self.data_dir / "runs.sqlite", doc="the runs database")
     logs_dir = property(lambda self: self.data_dir / "runs", doc="one log per training job")
     cache_dir = property(lambda self: self.data_dir / "cache", doc="derived files, safe to delete")
+    collections_dir = property(lambda self: self.data_dir / "collections", doc="people's kept digits, by collection")

@@ -1,8 +1,10 @@
 """One training job, in a process of its own: `python -m lenet.job RUN_ID`.
 
-The job reads its run from the database (`Settings.from_env()`, as its supervisor passed them),
-streams metrics back, obeys the run's stop flag, saves its model as a new version atomically
-and records the outcome. Every way of dying that Python still sees is recorded as a failure.
+The job reads its run from the database (`Settings.from_env()`, as its supervisor passed them):
+a training run (kind "train") or a fine-tune on a collection (kind "teach"). It streams
+metrics back, obeys the run's stop flag, saves its model as a new version atomically, puts it
+to work only if it is not worse than what is served, and records the outcome. Every way of
+dying that Python still sees is recorded as a failure.
 """
 
 import os
@@ -14,12 +16,14 @@ import traceback
 import keras
 
 from lenet.catalog import Catalog
+from lenet.collection import CollectionRefused, Collections, folder_name
 from lenet.config import Settings
-from lenet.data import load_mnist_with_source
-from lenet.devices import describe_device
-from lenet.modelio import build_metadata, save_model
+from lenet.data import MnistCorrupt, MnistNotFound, load_mnist_with_source
+from lenet.devices import describe_device, enable_compilation_cache
+from lenet.modelio import ModelFileError, build_metadata, load_model, save_model
 from lenet.runs import Metric, RunStore, Status, this_host
 from lenet.supervisor import log_tail
+from lenet.teach import TeachConfig, TeachRefused, check_teachable, phases_of_held_out, teach, teach_metadata
 from lenet.training import TrainConfig, fit_size, steps_per_epoch, train
 
 PROGRESS_EVERY_S = 0.25  # metric rows are written at most this often (and at every epoch end)
@@ -74,35 +78,77 @@ class ProgressReporter(keras.callbacks.Callback):
         )])
 
 
-def model_name_for(run_id, config):
-    return f"{config.architecture}-run{run_id}"
-
-
 def run_job(settings, run_id):
-    """The job's body: train, save a version, record the outcome."""
+    """The job's body: train (or teach), save a version, record the outcome."""
     store = RunStore.of(settings)
     run = store.run(run_id)
-    config = TrainConfig.from_dict(run.config)
     # SIGTERM (a server shutting down, `kill`) stops like the Stop button: the model is kept.
     signal.signal(signal.SIGTERM, lambda *_: store.request_stop(run_id))
     store.update(run_id, status=Status.STOPPING if run.stop_requested else Status.RUNNING, started=time.time(),
                  heartbeat=time.time(), pid=os.getpid(), host=this_host(), device=describe_device())
+    enable_compilation_cache(settings.cache_dir / "xla")
     data, source = load_mnist_with_source(settings.mnist_dir)
-    steps = steps_per_epoch(config, len(data[0][0]))
-    store.update(run_id, steps_per_epoch=steps, train_images=fit_size(config, len(data[0][0])))
-    reporter = ProgressReporter(store, run_id, steps, config.batch_size, config.epochs)
-    result = train(config, callbacks=[reporter], data=data)
-    stopped = store.stop_requested(run_id)
-    name = model_name_for(run_id, config)
-    metadata = build_metadata(result, data_source=source, name=name)
-    metadata.update(run_id=run_id, stopped_early=stopped or result.stopped_early, partial=stopped)
-    save_model(result.model, settings.trained_dir / f"{name}.keras", metadata)
-    store.update(run_id, status=Status.STOPPED if stopped else Status.FINISHED, finished=time.time(),
-                 test_accuracy=result.test_accuracy, test_loss=result.test_loss, model_name=name,
-                 log_tail=log_tail(run.log_path))
-    if run.activate_when_done and not stopped:
-        Catalog(settings).activate(name)
+    body = teach_collection if run.kind == "teach" else train_network
+    model, name, metadata = body(settings, store, run, data, source)
+    finish(settings, store, run, model, name, metadata, stopped=store.stop_requested(run_id))
     return run_id
+
+
+def finish(settings, store, run, model, name, metadata, stopped):
+    """Save the run's model as a version, serve it if asked and not worse, keep the number of
+    stopped runs' versions within `Settings.keep_versions`, and record the outcome."""
+    metadata.update(run_id=run.id, partial=stopped, stopped_early=stopped or metadata.get("stopped_early", False))
+    save_model(model, settings.trained_dir / f"{name}.keras", metadata)
+    catalog = Catalog(settings)
+    outcome = None
+    if run.activate_when_done and not stopped:
+        outcome = catalog.activate_unless_worse(name, metadata["test_accuracy"])
+    catalog.prune(settings.keep_versions)
+    store.update(run.id, status=Status.STOPPED if stopped else Status.FINISHED, finished=time.time(),
+                 test_accuracy=metadata["test_accuracy"], test_loss=metadata.get("test_loss"), model_name=name,
+                 outcome=outcome, log_tail=log_tail(run.log_path))
+
+
+def train_network(settings, store, run, data, source):
+    """A training run: (model, version name, metadata)."""
+    config = TrainConfig.from_dict(run.config)
+    steps = steps_per_epoch(config, len(data[0][0]))
+    store.update(run.id, epochs=config.epochs, steps_per_epoch=steps, train_images=fit_size(config, len(data[0][0])))
+    reporter = ProgressReporter(store, run.id, steps, config.batch_size, config.epochs)
+    starter = Collections(settings.collections_dir).starter_digits(config.starter)
+    result = train(config, data, callbacks=[reporter], starter=starter)
+    store.update(run.id, recipe=result.recipe)
+    name = f"{config.architecture}-run{run.id}"
+    return result.model, name, build_metadata(result, data_source=source, name=name)
+
+
+def teach_collection(settings, store, run, data, source):
+    """A teaching run: the chosen model fine-tuned on a collection; (model, version name, metadata)."""
+    config = TeachConfig.from_dict(run.config)
+    catalog = Catalog(settings)
+    base = catalog.find(config.base_model) if config.base_model else catalog.active()
+    if base is None:
+        raise TeachRefused(f"There is no model called {config.base_model!r} to start from.")
+    x_own, y_own = Collections(settings.collections_dir).get(config.collection).arrays()
+    check_teachable(y_own)
+    phases = 1 + phases_of_held_out(config, len(y_own))
+    store.update(run.id, epochs=phases, steps_per_epoch=config.steps, train_images=len(y_own),
+                 recipe="fine-tune with MNIST replay")
+    reporter = ProgressReporter(store, run.id, config.steps, config.batch_size, phases)
+    result = teach(load_model(base.path), x_own, y_own, data, config, callbacks=[reporter],
+                   stop=lambda: store.stop_requested(run.id))
+    name = f"{base.name.split('-')[0]}-{folder_name(config.collection)}-run{run.id}"
+    return result.model, name, teach_metadata(result, base.name, name, source)
+
+
+def public_reason(error):
+    """One line on why a job failed, fit for anyone to read: no paths, no tracebacks (those are
+    in its log, shown only to whoever may train)."""
+    reasons = {MnistNotFound: "the server has no copy of MNIST", MnistCorrupt: "the server's copy of MNIST is damaged",
+               ModelFileError: "a model file it needed is missing or damaged", MemoryError: "it ran out of memory"}
+    own_words = (TeachRefused, CollectionRefused)  # our own one-line messages, written without paths
+    reason = str(error) if isinstance(error, own_words) else reasons.get(type(error), "it stopped with an error")
+    return f"{type(error).__name__}: {reason}"
 
 
 def main(argv):
@@ -115,7 +161,7 @@ def main(argv):
         run = store.run(run_id)
         traceback.print_exc()
         sys.stdout.flush()
-        store.update(run_id, status=Status.FAILED, finished=time.time(), error=f"{type(error).__name__}: {error}"[:500],
+        store.update(run_id, status=Status.FAILED, finished=time.time(), error=public_reason(error),
                      log_tail=log_tail(run.log_path if run else None))
         return 1
     return 0

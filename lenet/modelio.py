@@ -33,20 +33,19 @@ def metadata_path(model_path):
 
 def build_metadata(result, data_source=None, name=None):
     """The JSON-ready description of a `TrainResult`."""
+    return model_card(
+        result.model, data_source, name=name, architecture=result.config.architecture, config=result.config.to_dict(),
+        history=result.history, epochs_run=len(result.history), stopped_early=result.stopped_early,
+        test_accuracy=result.test_accuracy, test_loss=result.test_loss, train_seconds=round(result.train_seconds, 2),
+        device=result.device, precision=result.precision, jit_compile=result.jit_compile,
+    )
+
+
+def model_card(model, data_source=None, **fields):
+    """`fields` and what every model file's metadata says: parameters, data, libraries, date."""
     return {
-        "name": name,
-        "architecture": result.config.architecture,
-        "config": result.config.to_dict(),
-        "history": result.history,
-        "epochs_run": len(result.history),
-        "stopped_early": result.stopped_early,
-        "test_accuracy": result.test_accuracy,
-        "test_loss": result.test_loss,
-        "num_params": count_params(result.model),
-        "train_seconds": round(result.train_seconds, 2),
-        "device": result.device,
-        "precision": result.precision,
-        "jit_compile": result.jit_compile,
+        **fields,
+        "num_params": count_params(model),
         "data": {"source": data_source, "sha256": dict(SHA256)},
         "versions": library_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -134,7 +134,7 @@ def _plain_mode(image):
         return image.convert("RGBA")
     if image.mode in ("L", "RGB", "RGBA", "I", "F"):
         return image
-    return image.convert("RGB")  # CMYK, YCbCr, 1, ...
+    return image.convert("L" if image.mode == "1" else "RGB")  # CMYK, YCbCr, ...
 
 
 def _array_to_pil(array):

@@ -49,6 +49,7 @@ class Run:
     host: str | None = None
     device: str | None = None
     recipe: str | None = None
+    epochs: int | None = None  # passes the progress counts (a teaching run: the fine-tune and its folds)
     steps_per_epoch: int | None = None
     train_images: int | None = None
     stop_requested: bool = False

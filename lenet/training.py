@@ -2,7 +2,8 @@
 
 The default recipe is the fast one measured by `scripts/benchmark.py`: uint8 images kept in
 memory and rescaled inside the model, large batches with a one-cycle learning-rate schedule,
-bfloat16 compute where the hardware has it, XLA where it helps (see `lenet.devices`).
+bfloat16 compute where the hardware has it, XLA where it helps (see `lenet.devices`). Under JAX on
+a GPU, `lenet.device_loop` replaces `fit`: data on the device, one compiled call per epoch.
 """
 
 import dataclasses
@@ -15,81 +16,60 @@ from keras import layers, ops
 
 from lenet import devices
 from lenet.architectures import ARCHITECTURES, build
-from lenet.config import DEFAULT_ARCHITECTURE, INPUT_SHAPE, MAX_BATCH_SIZE, MAX_EPOCHS
+from lenet.config import (DEFAULT_ARCHITECTURE, INPUT_SHAPE, MAX_BATCH_SIZE, MAX_EPOCHS, NUM_CLASSES, STARTER_PER_CLASS,
+                          Config, option)
 from lenet.evaluation import evaluate_arrays
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("onecycle", "constant")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 SWITCHES = ("auto", "on", "off")
-PIPELINES = ("memory", "arrays")
-
-
-def _field(default, label, help, **limits):
-    """A config field with what a command-line flag and a sidebar widget need to present it.
-
-    `label` names its widget; `options` lists the values a slider offers (the default always
-    among them); `advanced` puts the widget in the sidebar's folded section.
-    """
-    return dataclasses.field(default=default, metadata={"label": label, "help": help, **limits})
+PIPELINES = ("auto", "memory", "arrays", "device")
 
 
 @dataclasses.dataclass
-class TrainConfig:
+class TrainConfig(Config):
     """Everything that decides a training run; saved beside the model it produced."""
 
-    architecture: str = _field(DEFAULT_ARCHITECTURE, "Network", "registered architecture name", choices=tuple(ARCHITECTURES))
-    epochs: int = _field(6, "Epochs", "passes over the training set", min=1, max=MAX_EPOCHS)
-    batch_size: int = _field(256, "Batch size", "images per step", min=1, max=MAX_BATCH_SIZE,
+    architecture: str = option(DEFAULT_ARCHITECTURE, "Network", "registered architecture name", choices=tuple(ARCHITECTURES))
+    epochs: int = option(6, "Epochs", "passes over the training set", min=1, max=MAX_EPOCHS)
+    batch_size: int = option(256, "Batch size", "images per step", min=1, max=MAX_BATCH_SIZE,
                              options=(32, 64, 128, 256, 512, 1024, 2048))
-    learning_rate: float = _field(1.5e-2, "Learning rate (peak)", "peak learning rate (the constant one with schedule=constant)",
+    learning_rate: float = option(1.5e-2, "Learning rate (peak)", "peak learning rate (the constant one with schedule=constant)",
                                   min=1e-6, max=1.0, options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1.5e-2, 2e-2, 5e-2, 1e-1))
-    optimizer: str = _field("adam", "Optimizer", "optimizer", choices=OPTIMIZERS)
-    schedule: str = _field("onecycle", "Learning-rate schedule", "learning-rate schedule", choices=SCHEDULES)
-    validation_split: float = _field(0.1, "Held out for validation", "fraction of training images held out to pick the best epoch",
+    optimizer: str = option("adam", "Optimizer", "optimizer", choices=OPTIMIZERS)
+    schedule: str = option("onecycle", "Learning-rate schedule", "learning-rate schedule", choices=SCHEDULES)
+    validation_split: float = option(0.1, "Held out for validation", "fraction of training images held out to pick the best epoch",
                                      min=0.0, max=0.5, options=(0.0, 0.05, 0.1, 0.2), advanced=True)
-    augment: bool = _field(True, "Augmentation (shifts, rotations, zoom)", "random shifts, rotations and zoom while training")
-    seed: int = _field(0, "Random seed", "random seed for split, shuffling, initialisation and augmentation", min=0, advanced=True)
-    patience: int = _field(0, "Early stopping: epochs without improvement (0: off)",
-                           "stop after this many epochs without improvement (0: never stop early)", min=0, max=MAX_EPOCHS)
-    max_samples: int = _field(0, "Training images", "train on at most this many images, for quick runs (0: all)", min=0,
-                              options=(1000, 5000, 10000, 30000, 0))
-    precision: str = _field("auto", "Precision", "compute dtype policy (auto: bfloat16 where the hardware has it)",
+    augment: bool = option(True, "Augmentation (shifts, rotations, zoom)", "random shifts, rotations and zoom while training")
+    seed: int = option(0, "Random seed", "random seed for split, shuffling, initialisation and augmentation", min=0, advanced=True)
+    patience: int = option(0, "Early stopping: epochs without improvement", "stop after this many epochs without "
+                           "improvement (0: never stop early)", min=0, max=MAX_EPOCHS, zero="off", advanced=True)
+    max_samples: int = option(0, "Training images", "train on at most this many MNIST images, for quick runs (0: all)",
+                              min=0, options=(1000, 5000, 10000, 30000, 0), zero="all")
+    starter: int = option(STARTER_PER_CLASS, "Starter digits of each kind", "digits per class of the starter collection "
+                          "(pen-stroke styles MNIST lacks: continental 1s and 7s, open 4s...) mixed in (0: none)",
+                          min=0, max=5000, options=(0, 100, 500, 1000), zero="none")
+    precision: str = option("auto", "Precision", "compute dtype policy (auto: bfloat16 where the hardware has it)",
                             choices=PRECISIONS, advanced=True)
-    jit_compile: str = _field("auto", "XLA compilation", "XLA compilation (auto: on GPUs and under JAX)", choices=SWITCHES,
+    jit_compile: str = option("auto", "XLA compilation", "XLA compilation (auto: on GPUs and under JAX)", choices=SWITCHES,
                               advanced=True)
-    steps_per_execution: int = _field(8, "Steps per compiled call", "training steps per compiled call (fewer trips through Python)",
+    steps_per_execution: int = option(8, "Steps per compiled call", "training steps per compiled call (fewer trips through Python)",
                                       min=1, max=1000, advanced=True)
-    pipeline: str = _field("memory", "Input pipeline", "how batches reach fit: memory (an in-memory tf.data pipeline under "
-                           "TensorFlow) or arrays (numpy arrays, Keras's own slicing)", choices=PIPELINES, advanced=True)
-
-    def __post_init__(self):
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            meta = field.metadata
-            if "choices" in meta and value not in meta["choices"]:
-                raise ValueError(f"{field.name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
-            if "min" in meta and not meta["min"] <= value:
-                raise ValueError(f"{field.name} must be at least {meta['min']}, not {value}.")
-            if "max" in meta and not value <= meta["max"]:
-                raise ValueError(f"{field.name} must be at most {meta['max']}, not {value}.")
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        """Build from saved or user-supplied values, ignoring keys this version doesn't know."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+    pipeline: str = option("auto", "Input pipeline", "how batches reach the model: memory (an in-memory tf.data pipeline "
+                           "under TensorFlow), arrays (numpy arrays, Keras's own slicing), device (JAX only: data, "
+                           "augmentation and whole epochs on the device) or auto (device under JAX on a GPU, else memory)",
+                           choices=PIPELINES, advanced=True)
 
 
 def classic_config(architecture="lenet5", epochs=15):
-    """The recipe of the classic write-ups: float32 compute, batch 32, Adam 1e-3, no schedule."""
+    """The recipe of the classic write-ups: float32 compute, batch 32, Adam 1e-3, no schedule,
+    MNIST alone, compiled as Keras compiles by default on each backend (XLA under JAX and on
+    GPUs, TensorFlow's graph without XLA on its CPU)."""
     return TrainConfig(
         architecture=architecture, epochs=epochs, batch_size=32, learning_rate=1e-3,
-        optimizer="adam", schedule="constant", validation_split=0.0, augment=False,
-        precision="float32", jit_compile="off", steps_per_execution=1, pipeline="arrays",
+        optimizer="adam", schedule="constant", validation_split=0.0, augment=False, starter=0,
+        precision="float32", jit_compile="auto", steps_per_execution=1, pipeline="arrays",
     )
 
 
@@ -105,6 +85,8 @@ class TrainResult:
     precision: str
     jit_compile: bool
     stopped_early: bool
+    recipe: str = "keras fit"  # how it trained, e.g. 'device (one compiled call per epoch)'
+    compile_seconds: float | None = None  # tracing and compiling, where the recipe times it apart
 
 
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
@@ -201,9 +183,10 @@ def augmentation(seed=None):
 
 
 def fit_size(config, total):
-    """How many of `total` training images `split_data` keeps for fitting."""
+    """How many images an epoch fits: of `total` MNIST training images those `split_data` keeps,
+    and the starter digits."""
     kept = total - int(round(total * config.validation_split))
-    return min(kept, config.max_samples) if config.max_samples else kept
+    return (min(kept, config.max_samples) if config.max_samples else kept) + config.starter * NUM_CLASSES
 
 
 def steps_per_epoch(config, total):
@@ -244,11 +227,18 @@ def resolve_jit(config):
     return devices.default_jit_compile() if config.jit_compile == "auto" else config.jit_compile == "on"
 
 
-def build_for_training(config, steps_per_epoch):
-    """The compiled training model and the bare network inside it (which shares its weights)."""
+def build_for_training(config, steps_per_epoch, fine_tune=False):
+    """The compiled training model and the bare network inside it (which shares its weights).
+
+    `fine_tune` freezes batch normalisation (inference mode, statistics kept): a few hundred
+    steps on someone's digits must not replace the statistics learned from all of MNIST.
+    """
     precision = resolve_precision(config)
     with devices.distribution_scope(), devices.dtype_policy(precision):
         network = build(config.architecture)
+        for layer in network.layers if fine_tune else ():
+            if isinstance(layer, layers.BatchNormalization):
+                layer.trainable = False
         trainer = network
         if config.augment:
             trainer = keras.Sequential([keras.Input(INPUT_SHAPE), augmentation(config.seed), network], name="trainer")
@@ -270,7 +260,7 @@ def as_float32(network, architecture):
     return copy
 
 
-def train(config, data, callbacks=(), verbose=0):
+def train(config, data, callbacks=(), verbose=0, starter=None):
     """Train `config.architecture` on MNIST and evaluate the best epoch on the test set.
 
     Args:
@@ -278,6 +268,9 @@ def train(config, data, callbacks=(), verbose=0):
         data: `((x_train, y_train), (x_test, y_test))` uint8 arrays (`load_mnist()`'s).
         callbacks: Keras callbacks that receive progress (and may stop training).
         verbose: Keras `fit` verbosity (1 shows a progress bar).
+        starter: `(images, labels)`, `config.starter` digits of each class from the starter
+            collection (`Collections.starter(...).arrays(config.starter)`), fitted beside
+            MNIST; the best epoch is still picked, and the model scored, on MNIST alone.
 
     Returns:
         A `TrainResult` whose model is float32 and uncompiled, ready to save or serve.
@@ -285,6 +278,10 @@ def train(config, data, callbacks=(), verbose=0):
     (x_train, y_train), (x_test, y_test) = data
     keras.utils.set_random_seed(config.seed)
     (x_fit, y_fit), validation = split_data(config, x_train, y_train)
+    if config.starter:
+        if starter is None or len(starter[1]) != config.starter * NUM_CLASSES:
+            raise ValueError(f"The config mixes in {config.starter} starter digits of each class; pass them as starter=.")
+        x_fit, y_fit = np.concatenate([x_fit, starter[0]]), np.concatenate([y_fit, starter[1].astype(y_fit.dtype)])
     trainer, network = build_for_training(config, steps_per_epoch(config, len(x_train)))
 
     keep_best = RestoreBestWeights("val_accuracy")
@@ -292,18 +289,11 @@ def train(config, data, callbacks=(), verbose=0):
     if config.patience and validation:
         own.append(keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience))
     started = time.perf_counter()
-    history = trainer.fit(
-        **training_inputs(config, x_fit, y_fit),
-        epochs=config.epochs,
-        validation_data=(_with_channel(validation[0]), validation[1]) if validation else None,
-        callbacks=[*own, *callbacks],
-        verbose=verbose,
-    )
+    epochs, recipe, compile_seconds = _fit(trainer, config, x_fit, y_fit, validation, [*own, *callbacks], verbose)
     train_seconds = time.perf_counter() - started
 
     model = as_float32(network, config.architecture)
     test = evaluate_arrays(model, x_test, y_test)
-    epochs = [dict(zip(history.history, values)) for values in zip(*history.history.values())]
     for number, row in enumerate(epochs, start=1):
         row["epoch"] = number
     return TrainResult(
@@ -317,14 +307,36 @@ def train(config, data, callbacks=(), verbose=0):
         precision=resolve_precision(config),
         jit_compile=resolve_jit(config),
         stopped_early=len(epochs) < config.epochs,
+        recipe=recipe,
+        compile_seconds=compile_seconds,
     )
+
+
+def _fit(trainer, config, x_fit, y_fit, validation, callbacks, verbose):
+    """Train with the recipe `config.pipeline` picks: one metrics dict per epoch, the recipe's name,
+    and its compile seconds (None where Keras's `fit` compiles inside its first steps)."""
+    if devices.uses_device_loop(config.pipeline):
+        # Imported here: it imports jax, which a TensorFlow machine may lack.
+        from lenet.device_loop import fit_on_device
+
+        fit = fit_on_device(trainer, config, x_fit, y_fit, validation, callbacks, verbose=verbose)
+        return fit.history, fit.recipe, fit.compile_seconds
+    history = trainer.fit(
+        **training_inputs(config, x_fit, y_fit),
+        epochs=config.epochs,
+        validation_data=(_with_channel(validation[0]), validation[1]) if validation else None,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    epochs = [dict(zip(history.history, values)) for values in zip(*history.history.values())]
+    return epochs, "keras fit", None
 
 
 def training_inputs(config, images, labels):
     """The `fit` arguments that feed the training images, per `config.pipeline`.
 
-    'memory' under TensorFlow: a tf.data pipeline over the uint8 arrays held in memory, reshuffled
-    every epoch, with tf.data's autotuner off and one private thread. Measured on the 2-core CPU,
+    'memory' and 'auto' under TensorFlow: a tf.data pipeline over the uint8 arrays held in memory,
+    reshuffled every epoch, with tf.data's autotuner off and one private thread. Measured on the 2-core CPU,
     Keras's own slicing of numpy arrays left a core idle ~1.3 s of a 2.6 s LeNet-5 epoch, and in
     some epochs half the time (5.2 s); this pipeline gives 1.9-2.4 s epochs. Other backends, and
     'arrays', get the arrays (fit shuffles them).

@@ -31,15 +31,18 @@ def main():
     results = []
     for path in args.images:
         try:
-            reading = read(open_image(path), predictor)
+            image = open_image(path)
+            reading = read(image, predictor)
         except ImageRefused as refusal:
             results.append({"path": path, "error": str(refusal)})
             continue
+        scale = max(image.info["original_size"]) / max(image.size)  # boxes in the file's own pixels
         results.append({
             "path": path,
             "digits": reading.text,
             "confidence": round(reading.confidence, 4),
-            "per_digit": [{"digit": d.value, "confidence": round(d.confidence, 4), "box": list(d.box)} for d in reading.digits],
+            "per_digit": [{"digit": d.value, "confidence": round(d.confidence, 4), "box": [round(v * scale) for v in d.box]}
+                          for d in reading.digits],
         })
     if args.json:
         print_json(results)

@@ -10,7 +10,9 @@ import datetime
 import _path  # noqa: F401
 
 from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, run_main, settings_from_args
+from lenet.collection import Collections
 from lenet.data import load_mnist_with_source
+from lenet.devices import enable_compilation_cache
 from lenet.modelio import build_metadata, save_model
 from lenet.training import TrainConfig, train
 
@@ -25,13 +27,16 @@ def main():
     train_config = config_from_args(TrainConfig, args)
     settings = settings_from_args(args)
 
+    enable_compilation_cache(settings.cache_dir / "xla")
     data, source = load_mnist_with_source(settings.mnist_dir)
-    result = train(train_config, data=data, verbose=0 if args.quiet else 1)
+    starter = Collections(settings.collections_dir).starter_digits(train_config.starter)
+    result = train(train_config, data, verbose=0 if args.quiet else 1, starter=starter)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     output = args.output or settings.trained_dir / f"{train_config.architecture}-{stamp}.keras"
     save_model(result.model, output, build_metadata(result, data_source=source))
     print(f"test accuracy: {result.test_accuracy:.4f}  test loss: {result.test_loss:.4f}  "
-          f"({len(result.history)} epochs in {result.train_seconds:.1f} s on {result.device}, {result.precision})")
+          f"({len(result.history)} epochs in {result.train_seconds:.1f} s on {result.device}, {result.precision}, "
+          f"{result.recipe})")
     print(f"saved: {output}")
     return 0
 

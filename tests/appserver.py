@@ -73,3 +73,22 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+CANVAS_BOX = (75, 35, 205, 245)  # where on the 280x280 canvas the tests write
+
+
+def draw_strokes(page, strokes):
+    """Draw strokes (lists of canvas pixel points) on the Draw page's canvas with the mouse."""
+    canvas = page.locator("canvas.upper-canvas").first.bounding_box()
+    for stroke in strokes:
+        page.mouse.move(canvas["x"] + stroke[0][0], canvas["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(canvas["x"] + x, canvas["y"] + y, steps=4)
+        page.mouse.up()
+
+
+def clear_canvas(page):
+    page.locator("canvas.upper-canvas").first.hover()
+    page.get_by_role("button", name="Reset canvas & history").click(force=True)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from app_pages.access import throttle
 from lenet.catalog import Catalog
 from lenet.config import PROJECT_ROOT as ROOT
 from lenet.config import Settings
@@ -39,6 +40,7 @@ def settings(tmp_path, monkeypatch):
     monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
     for name in ("LENET_TRAINING", "LENET_TRAINING_PASSWORD", "LENET_RUNS_DB", "LENET_KEEP_VERSIONS"):
         monkeypatch.delenv(name, raising=False)
+    throttle.clear()  # wrong passwords of earlier tests (one server-wide count) don't carry over
     return Settings.from_env()
 
 

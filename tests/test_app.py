@@ -12,7 +12,9 @@ from benchmarks.samples import phone_photo
 from conftest import ROOT
 from handwriting import paper
 from lenet.catalog import Catalog
+from lenet.collection import Collections
 from lenet.config import Settings
+from lenet.preprocess import prepare_digits
 
 PAGES = ["app_pages/draw.py", "app_pages/train.py", "app_pages/gallery.py", "app_pages/about.py"]
 TIMEOUT = 120
@@ -116,3 +118,28 @@ def test_many_uploads_make_a_table_with_messages_and_a_csv(app):
     assert list(table["digits"]) == ["3", "", ""]
     assert "no digit" in table["message"][1] and "corrupt" in table["message"][2]
     assert any("broken.png" in w.value for w in app.warning)
+
+
+def test_a_wrong_answer_is_corrected_and_kept_in_the_sessions_collection(app):
+    upload(app, ("mine.png", png_bytes(paper("1", size=(200, 240))), "image/png"))
+    tab = upload_tab(app)
+    choice = next(c for c in tab.get("button_group") if "Wrong? It is a" in str(c.proto.label))
+    assert not app.exception
+    app.sidebar.text_input(key="whose_digits").input("Ana").run()
+    choice.set_value(7).run()  # say it is a 7, say, as a continental writer would
+    next(b for b in upload_tab(app).button if b.label == "Keep this digit").click().run()
+    assert not app.exception
+    kept = Collections(Settings.from_env().collections_dir).get("Ana")
+    assert kept.counts()[7] == 1 and len(list((kept.folder / ".crops").glob("*.png"))) == 1
+
+
+def test_your_digits_shows_a_collection_and_refuses_to_teach_too_few(app):
+    collection = Collections(Settings.from_env().collections_dir).get("my digits")
+    prepared = prepare_digits(np.asarray(paper("4", size=(200, 240))))[1][0]
+    for _ in range(3):
+        collection.add(4, prepared.input, prepared.crop)
+    app.switch_page("app_pages/digits.py").run()
+    assert not app.exception
+    assert "**4** · 3 kept" in shown_text(app)
+    assert "at least 5 are needed" in shown_text(app)
+    assert app.dataframe[0].value["mistakes"].notna().all()  # how each model reads them

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from appserver import chromium, running_app
+from appserver import CANVAS_BOX, chromium, clear_canvas, draw_strokes, running_app
 from handwriting import paper, strokes_in_box
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CANVAS_BOX = (75, 35, 205, 245)  # where on the 280x280 canvas the test writes
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +61,7 @@ WATCH_LATENCY = """() => {
 
 
 def draw_with_mouse(page, digit, box=CANVAS_BOX):
-    canvas = page.locator("canvas.upper-canvas").first.bounding_box()
-    for stroke in strokes_in_box(digit, box):
-        page.mouse.move(canvas["x"] + stroke[0][0], canvas["y"] + stroke[0][1])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(canvas["x"] + x, canvas["y"] + y, steps=4)
-        page.mouse.up()
+    draw_strokes(page, strokes_in_box(digit, box))
 
 
 def stroke_to_answer_ms(page):
@@ -77,16 +69,15 @@ def stroke_to_answer_ms(page):
     return page.evaluate("() => [window.predictionChangedAt - window.lastPointerUp, window.predictionChangedAt - window.lastSend]")
 
 
-def clear_canvas(page):
-    page.locator("canvas.upper-canvas").first.hover()
-    page.get_by_role("button", name="Reset canvas & history").click(force=True)
+def clear(page):
+    clear_canvas(page)
     wait_for_prediction(page, "–")
 
 
 def test_drawing_digits_with_the_mouse_reads_them(page):
     delays = []
     for digit in (1, 0, 7, 4, 2):
-        clear_canvas(page)
+        clear(page)
         draw_with_mouse(page, digit)
         wait_for_prediction(page, str(digit))
         delays.append(stroke_to_answer_ms(page))
@@ -102,7 +93,7 @@ def test_drawing_digits_with_the_mouse_reads_them(page):
 
 
 def test_digits_side_by_side_are_read_as_a_number(page):
-    clear_canvas(page)
+    clear(page)
     draw_with_mouse(page, 4, box=(20, 60, 120, 220))
     draw_with_mouse(page, 2, box=(160, 60, 260, 220))
     wait_for_prediction(page, "42")

@@ -4,11 +4,12 @@ import keras
 import numpy as np
 import pytest
 
+from lenet.collection import Collections
 from lenet.training import OneCycle, RandomAffine, RestoreBestWeights, TrainConfig, classic_config, split_data, train
 
 
 def quick(**overrides):
-    values = dict(architecture="lenet5", epochs=3, batch_size=64, learning_rate=3e-3, validation_split=0.2)
+    values = dict(architecture="lenet5", epochs=3, batch_size=64, learning_rate=3e-3, validation_split=0.2, starter=0)
     return TrainConfig(**{**values, **overrides})
 
 
@@ -95,7 +96,8 @@ def test_one_cycle_rises_then_falls_to_almost_zero():
 def test_classic_recipe_is_what_the_write_ups_did():
     config = classic_config()
     assert (config.batch_size, config.learning_rate, config.optimizer, config.schedule) == (32, 1e-3, "adam", "constant")
-    assert config.precision == "float32" and config.jit_compile == "off" and not config.augment
+    assert config.precision == "float32" and not config.augment and config.starter == 0
+    assert config.jit_compile == "auto"  # compiled as Keras compiles by default: XLA under JAX, no XLA on TensorFlow's CPU
 
 
 @pytest.mark.parametrize("architecture", ["lenet5_same", "lenet_bn"])
@@ -106,7 +108,12 @@ def test_other_architectures_train(tiny_data, architecture):
 
 @pytest.mark.mnist
 @pytest.mark.slow
-def test_the_default_recipe_reaches_99_percent_on_real_mnist(mnist):
-    # What `scripts/train.py` does with no flags: 54,000 images, 6 epochs, the best one kept.
-    result = train(TrainConfig(), mnist)
+def test_the_default_recipe_reaches_99_percent_on_real_mnist_with_starter_digits_beside(mnist, tmp_path):
+    # What `scripts/train.py` does with no flags: 54,000 MNIST images, 6 epochs, the best one kept,
+    # and starter digits mixed in (fewer than the default's, to keep the test quick).
+    config = TrainConfig(starter=100)
+    starter = Collections(tmp_path).starter_digits(config.starter)
+    result = train(config, mnist, starter=starter)
     assert result.test_accuracy >= 0.99, (result.test_accuracy, result.history)
+    with pytest.raises(ValueError, match="starter digits"):
+        train(config, mnist)

@@ -1,0 +1,190 @@
+"""Your digits: the digits you kept, how each model reads them, and teaching a model your hand."""
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import access, common, runview
+from lenet import supervisor
+from lenet.collection import STARTER, CollectionRefused, folder_name
+from lenet.config import STARTER_PER_CLASS
+from lenet.modelio import ModelFileError
+from lenet.pictures import contact_sheet
+from lenet.runs import RunInProgress, RunsUnavailable, Status
+from lenet.teach import TeachConfig, TeachRefused, check_teachable
+
+SHOWN_PER_DIGIT = 40
+MODELS_COMPARED = 8
+
+
+def choose_collection(session_name):
+    names = sorted({*common.collections().names(), *([session_name] if session_name else []), STARTER})
+    default = session_name if session_name in names else STARTER
+    return st.selectbox("Collection", names, index=names.index(default), key="d_collection",
+                        format_func=lambda n: f"{n} (pen-stroke styles the shipped models learned)" if n == STARTER else n)
+
+
+def open_collection(name):
+    if name == STARTER:
+        with st.spinner("Writing the starter collection (once)..."):
+            return common.collections().starter(STARTER_PER_CLASS)
+    return common.collections().get(name)
+
+
+# ---------------------------------------------------------------------------- tabs
+
+
+def digits_tab(collection, images, labels):
+    counts = collection.counts()
+    st.bar_chart(pd.DataFrame({"digit": [str(d) for d in counts], "kept": list(counts.values())}),
+                 x="digit", y="kept", height=180)
+    kept = collection.digits()
+    for digit in [d for d, count in counts.items() if count]:
+        mine = [i for i, k in enumerate(kept) if k.label == digit]
+        shown = mine[:SHOWN_PER_DIGIT]
+        st.markdown(f"**{digit}** · {len(mine)} kept" + (f" (the first {len(shown)} shown)" if len(mine) > len(shown) else ""))
+        st.image(contact_sheet([images[i] for i in shown], [f"#{i}" for i in shown], [True] * len(shown), columns=20),
+                 width="content")
+    if collection.read_only:
+        return
+    index = st.selectbox("Delete a digit", range(len(kept)), index=None, key="d_delete_pick", placeholder="#",
+                         format_func=lambda i: f"#{i} (a {kept[i].label})")
+    if index is not None and st.button("Delete it", key="d_delete"):
+        collection.delete(kept[index].id)
+        st.rerun()
+
+
+def models_tab(images, labels):
+    readings, infos = {}, []
+    for info in common.catalog().models()[:MODELS_COMPARED]:
+        try:
+            readings[info.name] = common.load_predictor(str(info.path), info.version, info.name).predict(images).argmax(axis=1)
+            infos.append(info)
+        except ModelFileError:
+            continue  # a damaged file: the sidebar tells whoever may fix it
+    st.dataframe(pd.DataFrame([{"model": info.label(), "reads right": float((readings[info.name] == labels).mean()),
+                                "mistakes": int((readings[info.name] != labels).sum())} for info in infos]),
+                 hide_index=True, width="stretch",
+                 column_config={"reads right": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+    name = st.selectbox("Its mistakes", list(readings), key="d_mistakes_of")
+    wrong = [i for i in range(len(labels)) if readings[name][i] != labels[i]]
+    if not wrong:
+        st.success(f"{name} reads every one of these digits right.")
+        return
+    st.image(contact_sheet([images[i] for i in wrong], [f"{labels[i]}->{readings[name][i]}" for i in wrong],
+                           [False] * len(wrong), columns=20), width="content",
+             caption="Under each: what it is -> what the model read.")
+
+
+def teach_tab(collection, labels):
+    settings = common.settings()
+    if not access.may_train(settings):
+        st.info(f"{access.reason(settings)} Teaching runs as a training job; ask whoever runs this server.")
+        return
+    try:
+        classes = check_teachable(labels)
+    except TeachRefused as refusal:
+        st.info(str(refusal))
+        return
+    missing = [d for d in range(10) if d not in classes]
+    if missing:
+        st.caption(f"Teaching {', '.join(map(str, classes))} only: the model keeps reading "
+                   f"{', '.join(map(str, missing))} as it does now.")
+    models = common.catalog().models()
+    chosen = common.chosen_model()
+    base = st.selectbox("Start from", models, index=models.index(chosen) if chosen in models else 0,
+                        key="d_base", format_func=lambda m: m.label())
+    values = common.config_form(TeachConfig, "d_", skip=("collection", "base_model"))
+    activate = st.checkbox("Serve it to everyone when done, if it reads MNIST no worse", False, key="d_activate")
+    try:
+        active = runview.store().active_run()
+    except RunsUnavailable as broken:
+        st.error(str(broken))
+        return
+    if st.button("Teach the model my digits", type="primary", key="d_teach", disabled=active is not None):
+        start_teaching(TeachConfig(**values, collection=collection.name, base_model=base.name), activate)
+    if active is not None:
+        st.fragment(runview.live_view, run_every=1.0)(active.id)
+
+
+def start_teaching(config, activate):
+    if not access.may_train():
+        st.error(access.reason() or "Training is not allowed.")
+        return
+    try:
+        run_id = supervisor.start_training(common.settings(), config, activate_when_done=activate, kind="teach",
+                                           store=runview.store())
+    except (RunInProgress, supervisor.TrainingDisabled) as busy:
+        st.warning(str(busy))
+        return
+    st.session_state["teaching_run"] = run_id
+    st.rerun()
+
+
+def taught_outcome():
+    """When this session's teaching run has ended: its figures, and its model on this session's pages."""
+    run_id = st.session_state.get("teaching_run")
+    try:
+        run = runview.store().run(run_id) if run_id else None
+    except RunsUnavailable:
+        return  # the Teach tab says what is wrong
+    if run is None or run.status.active:
+        return
+    if run.status == Status.FAILED:
+        st.error(f"Teaching run {run.id} failed: {run.error or 'see the Train page'}")
+        return
+    info = common.catalog().find(run.model_name)
+    if info is None:
+        return
+    figures = info.metadata.get("teaching", {})
+    if st.session_state.get("teaching_offered") != run.id:
+        st.session_state["teaching_offered"] = run.id
+        common.offer_model(info.name)  # at once: this session now reads with it
+    own = figures.get("own_after")
+    st.success(f"**{info.name}** learned {figures.get('digits')} digits in {figures.get('fine_tune_s', 0):.1f} s. "
+               f"On your digits it did not see ({figures.get('held_out')}): {figures.get('own_before', 0):.0%} → "
+               + (f"{own:.0%}" if own is not None else "not measured")
+               + f". MNIST test set: {figures.get('mnist_before', 0):.2%} → {figures.get('mnist_after', 0):.2%}. "
+               "It now reads your drawings on this session's pages (sidebar: Model used on this page).")
+    if run.outcome:
+        st.caption(f"Serving everyone: {run.outcome}")
+
+
+def files_tab(collection):
+    if collection.digits():
+        st.download_button("Download as a zip (one folder per digit)", collection.to_zip(),
+                           file_name=f"{folder_name(collection.name)}.zip", mime="application/zip", key="d_download")
+    if collection.read_only:
+        return
+    archive = st.file_uploader("Add digits from a zip (folders 0 ... 9 of images)", type=["zip"], key="d_zip")
+    if archive is not None and st.button("Add these digits", key="d_add_zip"):
+        try:
+            added, skipped = collection.add_zip(archive.getvalue())
+        except CollectionRefused as refusal:
+            st.error(str(refusal))
+            return
+        st.success(f"Added {added} digit{'s' * (added != 1)} to “{collection.name}”.")
+        for line in skipped[:20]:
+            st.warning(f"Skipped {line}")
+
+
+# ---------------------------------------------------------------------------- page
+
+st.title("Your digits")
+session_name = common.whose_digits()
+collection = open_collection(choose_collection(session_name))
+taught_outcome()
+images, labels = collection.arrays()
+if not len(labels):
+    st.info(f"No digits kept in “{collection.name}” yet. On the Draw page, draw a digit, correct the answer if it "
+            "is wrong, and press **Keep this digit**; or add a zip of your digits below.")
+view_digits, view_models, view_teach, view_files = st.tabs(["Digits", "How the models read them", "Teach", "Download or add a zip"])
+with view_digits:
+    if len(labels):
+        digits_tab(collection, images, labels)
+with view_models:
+    if len(labels):
+        models_tab(images, labels)
+with view_teach:
+    teach_tab(collection, labels)
+with view_files:
+    files_tab(collection)
