@@ -5,13 +5,16 @@ short sentence a user can act on. Nothing is decoded before the checks that keep
 file from costing memory: byte size, format, pixel count and frame count.
 """
 
+import contextlib
 import io
+import threading
+import time
 import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lenet.config import MAX_FILE_BYTES, MAX_FRAMES, MAX_IMAGE_PIXELS
+from lenet.config import DECODE_BUDGET_BYTES, DECODE_WAIT_S, MAX_DECODED_SIDE, MAX_FILE_BYTES, MAX_FRAMES, MAX_IMAGE_PIXELS
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff")
@@ -37,15 +40,19 @@ class ImageRefused(ValueError):
     """The file is not an image this app reads; the message says why in one sentence."""
 
 
-def open_image(source):
-    """Decode `source` (bytes, a path or a binary file object) into a Pillow image.
+def open_image(source, max_side=MAX_DECODED_SIDE, cancelled=None):
+    """Decode `source` (bytes, a path or a binary file object) into a Pillow image whose longest
+    side is at most `max_side` (`image.info["original_size"]` keeps the file's own size).
 
     Only PNG, JPEG, GIF, BMP, WebP and TIFF are decoded. The first frame is used; files with
-    more than `MAX_FRAMES` frames are refused. EXIF orientation is applied.
+    more than `MAX_FRAMES` frames are refused. EXIF orientation is applied. JPEGs are decoded
+    at a reduced scale directly; other formats are decoded whole, within the process's decode
+    budget (`DECODE_BUDGET`), then reduced. `cancelled()`, when given, is asked while waiting
+    for the budget: a picture whose reader went away is not decoded at all.
 
     Raises:
         ImageRefused: empty, too large, not an image, unsupported, truncated or corrupt,
-            too many pixels (a decompression bomb), or too many frames.
+            too many pixels (a decompression bomb), too many frames, or the server too busy.
     """
     data = _read_bytes(source)
     if not data:
@@ -59,8 +66,14 @@ def open_image(source):
             _check_size(image)
             _check_frames(image)
             image.seek(0)
-            image.load()
-            return ImageOps.exif_transpose(image)
+            original_size = image.size
+            if image.format == "JPEG":
+                image.draft(image.mode, (max_side, max_side))  # scaled in the DCT: a fraction of the memory
+            with DECODE_BUDGET.hold(_decoded_bytes(image), cancelled):
+                image.load()
+                image = _reduced(ImageOps.exif_transpose(image), max_side)
+            image.info["original_size"] = original_size
+            return image
     except ImageRefused:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
@@ -71,6 +84,52 @@ def open_image(source):
         # Pillow signals truncated and malformed data with any of these.
         detail = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
         raise ImageRefused(f"The image is truncated or corrupt ({detail}).") from None
+
+
+class DecodeBudget:
+    """Bytes of decoded pictures the process may hold at once; a decode waits for its share."""
+
+    def __init__(self, total):
+        self.total, self.used = total, 0
+        self.changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, size, cancelled=None):
+        size = min(size, self.total)  # a picture larger than the budget goes alone
+        deadline = time.monotonic() + DECODE_WAIT_S
+        with self.changed:
+            while self.used + size > self.total:
+                if (cancelled and cancelled()) or time.monotonic() > deadline:
+                    raise ImageRefused("The server is busy reading other large pictures; try again in a moment.")
+                self.changed.wait(0.25)
+            self.used += size
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.used -= size
+                self.changed.notify_all()
+
+
+DECODE_BUDGET = DecodeBudget(DECODE_BUDGET_BYTES)
+
+
+def _decoded_bytes(image):
+    """Memory the decoded picture takes, and its converted copy where reducing needs one."""
+    width, height = image.size
+    per_pixel = {"1": 1, "L": 1, "P": 1, "LA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2, "RGB": 3, "YCbCr": 3}.get(image.mode, 4)
+    conversion = 4 if image.mode in ("1", "P", "PA", "CMYK", "YCbCr") else 0
+    return width * height * (per_pixel + conversion)
+
+
+def _reduced(image, max_side):
+    if max(image.size) <= max_side:
+        return image
+    if image.mode in ("1", "P", "PA"):
+        # Pillow resamples these with the nearest pixel only, which breaks thin strokes.
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "L" if image.mode == "1" else "RGB")
+    image.thumbnail((max_side, max_side), Image.Resampling.BOX, reducing_gap=2.0)  # in place: no full-size copy
+    return image
 
 
 def _read_bytes(source):

@@ -14,6 +14,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from benchmarks.samples import dots_png, just_under_the_pixel_cap
 from handwriting import draw, paper
 
 ERROR = "error"
@@ -159,6 +160,9 @@ def make_corpus(folder):
         ("photo-3000x4000.jpg", photo_3000x4000(), "9"),
         ("number-2026.png", encode(digit_image("2026", "RGB"), "PNG"), "2026"),
         ("short-gif-3-frames.gif", animated("GIF", 3, "P"), "3"),
+        ("dots-10000.png", dots_png(10_000), ERROR),  # once: 94 s of server time, read as a 100-digit "111...1"
+        ("dots-65536.png", dots_png(65_536), ERROR),
+        ("39.7-megapixels.png", just_under_the_pixel_cap(), "7"),
         # Images with no digit.
         ("fully-transparent.png", encode(Image.new("RGBA", (200, 200), (0, 0, 0, 0)), "PNG"), ""),
         ("one-pixel.png", encode(Image.new("L", (1, 1), 255), "PNG"), ""),

@@ -13,7 +13,7 @@ from conftest import ROOT
 from handwriting import paper
 from hostile import ERROR, make_corpus
 from lenet.catalog import Catalog
-from lenet.config import MAX_FILE_BYTES
+from lenet.config import MAX_FILE_BYTES, Settings
 
 
 def rss_mb():
@@ -105,7 +105,7 @@ def test_models_come_only_from_the_model_folders(settings, tmp_path):
             models.delete(name)
     settings.data_dir.mkdir()
     settings.active_file.write_text('{"name": "../evil"}')
-    assert models.active().name == "lenet5"
+    assert models.active().name == Settings().default_model
     names = {m.name for m in models.models()}
     assert "evil" not in names and {"lenet5", "lenet_bn"} <= names
     assert all(models.contains(m.path) for m in models.models())

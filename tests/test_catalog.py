@@ -1,0 +1,74 @@
+"""The model catalog: never serving a worse model by itself, falling back from a broken file,
+and keeping the number of stopped runs' versions bounded."""
+
+import dataclasses
+import os
+import time
+
+import pytest
+
+from lenet.architectures import build
+from lenet.catalog import Catalog
+from lenet.job import finish
+from lenet.modelio import load_metadata, save_model
+from lenet.runs import RunStore, Status
+
+KEEP = 3
+
+
+@pytest.fixture
+def catalog(settings):
+    return Catalog(settings)
+
+
+def version(settings, name, accuracy, **card):
+    """A trained version on disk (an untrained network: only its card matters here)."""
+    path = settings.trained_dir / f"{name}.keras"
+    save_model(build("lenet5"), path, {"architecture": "lenet5", "test_accuracy": accuracy, **card})
+    return path
+
+
+def test_a_finished_run_is_served_only_if_it_reads_mnist_no_worse(settings, catalog):
+    served = catalog.active()
+    version(settings, "weak", 0.3552)
+    assert catalog.activate_unless_worse("weak", 0.3552) == \
+        f"kept {served.name}, {served.test_accuracy:.2%}: this run scored 35.52%"
+    assert catalog.active().name == served.name
+    version(settings, "close", served.test_accuracy - 0.0009)
+    assert catalog.activate_unless_worse("close", served.test_accuracy - 0.0009).startswith("activated")
+    assert catalog.active().name == "close"
+
+
+def test_a_broken_active_model_falls_back_to_the_one_before_then_the_shipped_ones(settings, catalog):
+    version(settings, "older", 0.99)
+    version(settings, "newer", 0.99)
+    catalog.activate("older")
+    catalog.activate("newer")
+    newer = catalog.find("newer")
+    assert [m.name for m in catalog.fallbacks(newer)][:2] == ["older", settings.default_model]
+    assert all(m.shipped for m in catalog.fallbacks(newer)[1:])
+
+
+def test_the_active_file_scrambled_serves_the_default_model(settings, catalog):
+    settings.data_dir.mkdir(parents=True)
+    settings.active_file.write_bytes(os.urandom(64))
+    assert catalog.active().name == settings.default_model
+
+
+def test_a_hundred_start_stop_cycles_leave_at_most_keep_versions(settings):
+    # The end of every job goes through `finish`; a stopped run's model is partial.
+    store = RunStore.of(settings)
+    settings = dataclasses.replace(settings, keep_versions=KEEP)
+    catalog = Catalog(settings)
+    version(settings, "finished-run", 0.99)
+    catalog.activate("finished-run")
+    model = build("lenet5")
+    for cycle in range(100):
+        run_id = store.create_run({"architecture": "lenet5"}, activate_when_done=True)
+        finish(settings, store, store.run(run_id), model, f"lenet5-run{run_id}", {"test_accuracy": 0.5}, stopped=True)
+        assert store.run(run_id).status == Status.STOPPED
+    trained = sorted(m.name for m in catalog.models() if not m.shipped)
+    partial = [name for name in trained if load_metadata(settings.trained_dir / f"{name}.keras").get("partial")]
+    assert len(partial) == KEEP and partial == ["lenet5-run100", "lenet5-run98", "lenet5-run99"]
+    assert "finished-run" in trained and catalog.active().name == "finished-run"  # never the active one
+    assert {m.name for m in catalog.models() if m.shipped} == {"lenet5", "lenet_bn"}
