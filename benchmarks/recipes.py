@@ -1,26 +1,29 @@
 """Training recipes timed against each other, each in a child process of its own.
 
     python -m benchmarks.recipes run RECIPE EPOCHS MNIST_DIR STOP_AT   # one JSON line
-    python -m benchmarks.recipes epochs ROUNDS MNIST_DIR                 # one JSON line
+    python -m benchmarks.recipes epochs RECIPE ROUNDS MNIST_DIR          # one JSON line
 
-A child process gives each recipe a clean backend and its own peak memory; both recipes run in
-the same invocation of the benchmark so their ratio holds on a noisy machine. Test accuracy is
-checked after every epoch on a paused clock, so checking costs neither recipe.
+A child process gives each recipe a clean backend, its own peak memory and the process settings
+its users get: the classic recipe runs with TensorFlow's own choice of kernels for the CPU
+(`child_env`), ours with the project's. Both recipes run in the same invocation of the benchmark
+so their ratio holds on a noisy machine. Test accuracy is checked after every epoch on a paused
+clock, so checking costs neither recipe.
 """
 
 import dataclasses
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
 
 import keras
 
-from lenet.config import PROJECT_ROOT
+from lenet.config import PROJECT_ROOT, Settings
 from lenet.data import load_mnist
-from lenet.devices import describe_device
+from lenet.devices import describe_device, enable_compilation_cache, tensorflow_onednn_default
 from lenet.evaluation import evaluate_arrays
 from lenet.training import TrainConfig, build_for_training, classic_config, steps_per_epoch, train, training_inputs
 
@@ -31,8 +34,9 @@ def recipes(classic_epochs):
     """The two recipes compared, as training configs on all 60,000 training images."""
     return {
         "classic": classic_config(epochs=classic_epochs),
-        # The default recipe exactly, but for the held-out split: every epoch is 60,000 images.
-        "default": TrainConfig(validation_split=0.0),
+        # The default recipe exactly, but for the held-out split and the starter digits: every
+        # epoch is the same 60,000 MNIST images as the classic recipe's.
+        "default": TrainConfig(validation_split=0.0, starter=0),
     }
 
 
@@ -71,6 +75,7 @@ def as_recipe_data(recipe, data):
 def run_recipe_here(recipe, epochs, mnist_dir, stop_at=None):
     """Train one recipe in this process; what the parent needs, as plain data."""
     config = dataclasses.replace(recipes(epochs)[recipe], epochs=epochs)
+    enable_compilation_cache(Settings.from_env().cache_dir / "xla")
     data = as_recipe_data(recipe, load_mnist(mnist_dir))
     clock = EpochClock(*data[1], stop_at=stop_at)
     result = train(config, data, callbacks=[clock])
@@ -82,38 +87,50 @@ def run_recipe_here(recipe, epochs, mnist_dir, stop_at=None):
         "device": describe_device(),
         "precision": result.precision,
         "jit_compile": result.jit_compile,
+        "recipe": result.recipe,
+        "compile_s": result.compile_seconds if result.compile_seconds is not None else first_epoch_excess(clock.epochs),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
-def epoch_times_here(rounds, mnist_dir):
-    """Seconds per 60k-image epoch of each recipe, one epoch of each in turn.
+def first_epoch_excess(epochs):
+    """Compile time where `fit` compiles inside its first epoch: how much longer that epoch took."""
+    if len(epochs) < 2:
+        return None
+    return max(0.0, epochs[0]["seconds"] - statistics.median(e["seconds"] for e in epochs[1:]))
 
-    Alternating epochs in one process exposes both recipes to the same moments of a noisy
-    machine; each trainer runs one untimed epoch first (tracing and compilation).
-    """
-    trainers = {}
-    for name, config in recipes(1).items():
-        keras.utils.set_random_seed(config.seed)
-        (x_train, y_train), _ = as_recipe_data(name, load_mnist(mnist_dir))
-        trainer, _ = build_for_training(config, steps_per_epoch(config, len(x_train)))
-        trainers[name] = (trainer, training_inputs(config, x_train, y_train))
-    times = {name: [] for name in trainers}
+
+def epoch_times_here(recipe, rounds, mnist_dir):
+    """Seconds per 60k-image epoch of `recipe`: `rounds` timed epochs after an untimed one
+    (tracing and compilation)."""
+    config = recipes(1)[recipe]
+    keras.utils.set_random_seed(config.seed)
+    (x_train, y_train), _ = as_recipe_data(recipe, load_mnist(mnist_dir))
+    trainer, _ = build_for_training(config, steps_per_epoch(config, len(x_train)))
+    inputs = training_inputs(config, x_train, y_train)
+    times = []
     for round_number in range(rounds + 1):
-        order = list(trainers) if round_number % 2 else list(trainers)[::-1]
-        for name in order:
-            trainer, inputs = trainers[name]
-            started = time.perf_counter()
-            trainer.fit(**inputs, epochs=1, verbose=0)
-            if round_number:  # round 0 warms up
-                times[name].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        trainer.fit(**inputs, epochs=1, verbose=0)
+        if round_number:  # round 0 warms up
+            times.append(time.perf_counter() - started)
     return times
 
 
-def in_child(*args):
-    """Run `python -m benchmarks.recipes ARGS` and return its JSON report."""
+def child_env(recipe):
+    """The classic recipe gets TensorFlow's own oneDNN default for this CPU, as its users do;
+    `ONEDNN_MAX_CPU_ISA=AVX2` on a newer CPU then gives what an AVX2-only CPU gets."""
+    if recipe == "classic" and "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
+        return {"TF_ENABLE_ONEDNN_OPTS": tensorflow_onednn_default()}
+    return {}
+
+
+def in_child(command, recipe, *args):
+    """Run `python -m benchmarks.recipes COMMAND RECIPE ARGS` and return its JSON report."""
+    args = (command, recipe, *args)
+    env = {**os.environ, **child_env(recipe), "LENET_PROCESS_STARTED": str(time.time())}
     run = subprocess.run([sys.executable, "-m", "benchmarks.recipes", *map(str, args)], cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, env={**os.environ, "LENET_PROCESS_STARTED": str(time.time())})
+                         capture_output=True, text=True, env=env)
     if run.returncode != 0:
         raise RuntimeError(f"benchmarks.recipes {' '.join(map(str, args))} failed:\n{run.stderr[-2000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -137,7 +154,7 @@ PROCESS_STARTED = float(os.environ.get("LENET_PROCESS_STARTED") or time.time())
 if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "epochs":
-        report = epoch_times_here(int(rest[0]), rest[1] or None)
+        report = epoch_times_here(rest[0], int(rest[1]), rest[2] or None)
     else:
         recipe, epochs, mnist_dir, stop_at = rest
         report = run_recipe_here(recipe, int(epochs), mnist_dir or None, float(stop_at) if stop_at else None)

@@ -53,23 +53,50 @@ def cpu_name():
 
 @functools.cache
 def cpu_flags():
+    """The CPU's instruction-set flags, less those a cap on oneDNN's ISA rules out
+    (`ONEDNN_MAX_CPU_ISA=AVX2` makes an AVX-512 machine train as an AVX2-only one does)."""
+    flags = frozenset()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
+                    flags = frozenset(line.split(":", 1)[1].split())
+                    break
     except OSError:
         pass
-    return frozenset()
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if cap.startswith(("AVX2", "AVX_", "SSE")) or cap == "AVX":
+        flags = frozenset(f for f in flags if not f.startswith(("avx512", "amx")))
+    return flags
+
+
+# The CPU features on which TensorFlow enables its oneDNN kernels by itself (RFC 400: x86 CPUs
+# from Cascade Lake on); elsewhere it uses Eigen's unless TF_ENABLE_ONEDNN_OPTS=1 (see lenet/__init__).
+TF_ONEDNN_FEATURES = frozenset({"avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8"})
+
+
+def tensorflow_onednn_default():
+    """'1' where TensorFlow, left to itself, runs oneDNN's kernels on this CPU, else '0': the
+    setting a classic Keras user gets (the benchmark's classic recipe runs with it)."""
+    return "1" if TF_ONEDNN_FEATURES & cpu_flags() else "0"
+
+
+def cpu_kind():
+    """The flags that decide training speed here: 'AVX2', 'AVX2, AVX-512', 'AVX2, AVX-512, bf16'."""
+    flags = cpu_flags()
+    kinds = [("AVX2", "avx2" in flags), ("AVX-512", "avx512f" in flags),
+             ("bf16", bool({"avx512_bf16", "amx_bf16"} & flags))]
+    return ", ".join(name for name, present in kinds if present) or "no AVX2"
 
 
 def describe_device():
-    """One line naming where training runs, e.g. 'GPU: NVIDIA H100 80GB HBM3' or 'CPU: AMD EPYC (2 cores)'."""
+    """One line naming where training runs: 'GPU: NVIDIA H100 80GB HBM3', or
+    'CPU: AMD EPYC (2 cores; AVX2, AVX-512, bf16)' with the flags that decide its speed."""
     gpus = gpu_names()
     if gpus:
         count = f"{len(gpus)} x " if len(gpus) > 1 else ""
         return f"GPU: {count}{gpus[0]}"
-    return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
+    return f"CPU: {cpu_name()} ({os.cpu_count()} cores; {cpu_kind()})"
 
 
 def default_precision():
@@ -80,6 +107,35 @@ def default_precision():
     if backend() == "tensorflow" and native_bf16:
         return "mixed_bfloat16"
     return "float32"
+
+
+def uses_device_loop(pipeline):
+    """Whether training runs `lenet.device_loop` (data and whole epochs on the device) for `pipeline`.
+
+    'device' asks for it; 'auto' picks it under JAX on one GPU, where it is fastest. Several GPUs
+    keep Keras's `fit`, which shards batches across them.
+    """
+    if pipeline == "device":
+        if backend() != "jax":
+            raise ValueError(f"The 'device' input pipeline needs the JAX backend, but Keras runs on {backend()}. "
+                             "Set KERAS_BACKEND=jax, or choose the 'auto', 'memory' or 'arrays' pipeline.")
+        return True
+    return pipeline == "auto" and backend() == "jax" and len(gpu_names()) == 1
+
+
+def enable_compilation_cache(folder):
+    """Keep JAX's compiled programs in `folder`, so a later process compiles them in about a second.
+
+    Every program is kept, however small or quick to compile: LeNet's take seconds, not minutes,
+    but are compiled at the start of every run. A no-op for other backends.
+    """
+    if backend() != "jax":
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)  # -1: no minimum, and no override
 
 
 def default_jit_compile():
