@@ -66,7 +66,7 @@ def cpu_flags():
         pass
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
     if cap.startswith(("AVX2", "AVX_", "SSE")) or cap == "AVX":
-        flags = frozenset(f for f in flags if not f.startswith(("avx512", "amx")))
+        flags = frozenset(f for f in flags if not f.startswith(("avx512", "amx", "avx_")))  # avx_vnni is past AVX2
     return flags
 
 
