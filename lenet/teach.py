@@ -136,7 +136,7 @@ class FineTuner:
         """
         self.network.set_weights(self.start)
         for variable in self.trainer.optimizer.variables:
-            variable.assign(keras.ops.zeros_like(variable))
+            variable.assign(np.zeros(variable.shape, variable.dtype))
         x, y = self._batches(x_own, y_own, mnist, rng)
         self.trainer.fit(**training_inputs(self.train_config, x, y), epochs=phase + 1, initial_epoch=phase,
                          validation_data=validation, callbacks=list(callbacks), verbose=0)

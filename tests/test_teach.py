@@ -13,6 +13,7 @@ from conftest import ROOT
 from handwriting import recorded_set
 from lenet.catalog import Catalog
 from lenet.config import Settings
+from lenet.inference import Predictor
 from lenet.modelio import load_metadata, load_model
 from lenet.preprocess import prepare_digits
 from lenet.teach import TeachConfig, TeachRefused, check_teachable, folds_of, teach, vary
@@ -66,7 +67,7 @@ def test_five_digits_per_class_teach_unseen_writers_of_that_hand_and_keep_mnist(
     (x_taught, y_taught), (x_unseen, y_unseen) = hand
     base_info = Catalog(Settings()).active()
     base = load_model(base_info.path)
-    read = lambda model: (model(x_unseen[..., None].astype(np.float32), training=False).numpy().argmax(axis=1) == y_unseen).mean()
+    read = lambda model: (Predictor(model).predict(x_unseen).argmax(axis=1) == y_unseen).mean()
     untaught = read(base)
     result = teach(base, x_taught, y_taught, mnist, TeachConfig())
     taught = read(result.model)
