@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from lenet.architectures import ARCHITECTURES
+from lenet.nets.architectures import ARCHITECTURES
 
 st.title("About LeNet Studio")
 st.markdown(

@@ -13,16 +13,16 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx, script_runner
 
-from lenet import explain
-from lenet.catalog import Catalog
-from lenet.collection import DEFAULT_NAME, CollectionRefused, Collections, check_name
+from lenet.nets import explain
+from lenet.jobs.catalog import Catalog
+from lenet.people.collection import DEFAULT_NAME, CollectionRefused, Collections, check_name
 from app_pages.access import may_train, settings
 from lenet.config import CLASS_NAMES
-from lenet.imagefile import ImageRefused, open_image
-from lenet.inference import Predictor
-from lenet.modelio import ModelFileError, load_model
-from lenet.pictures import draw_boxes
-from lenet.reading import read
+from lenet.images.files import ImageRefused, open_image
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import ModelFileError, load_model
+from lenet.images.pictures import draw_boxes
+from lenet.images.reading import read
 
 FOLLOW_ACTIVE = "__active__"
 DEFAULT_THRESHOLD = 0.8

@@ -4,13 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import access, common, runview
-from lenet import supervisor
-from lenet.collection import STARTER, CollectionRefused, folder_name
+from lenet.jobs import supervisor
+from lenet.people.collection import STARTER, CollectionRefused, folder_name
 from lenet.config import STARTER_PER_CLASS
-from lenet.modelio import ModelFileError
-from lenet.pictures import contact_sheet
-from lenet.runs import RunInProgress, RunsUnavailable, Status
-from lenet.teach import TeachConfig, TeachRefused, check_teachable
+from lenet.nets.modelio import ModelFileError
+from lenet.images.pictures import contact_sheet
+from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
+from lenet.people.teach import TeachConfig, TeachRefused, check_teachable
 
 SHOWN_PER_DIGIT = 40
 MODELS_COMPARED = 8

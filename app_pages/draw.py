@@ -10,9 +10,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from app_pages import common
 from lenet.config import CANVAS_SIZE, DEFAULT_BRUSH
-from lenet.imagefile import EXTENSIONS
-from lenet.pictures import draw_boxes
-from lenet.reading import read
+from lenet.images.files import EXTENSIONS
+from lenet.images.pictures import draw_boxes
+from lenet.images.reading import read
 
 def remember_threshold():
     # Widgets' own state is dropped on pages that don't show them; keep the value for the Gallery.

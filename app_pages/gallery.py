@@ -6,10 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from lenet import gallery
-from lenet.data import MnistCorrupt, MnistNotFound, keras_cache_dir, load_mnist
-from lenet.evaluation import confusion_matrix, error_at_threshold, error_reject_curve, precision_recall
-from lenet.modelio import ModelFileError
+from lenet.nets import gallery
+from lenet.datasets.mnist import MnistCorrupt, MnistNotFound, keras_cache_dir, load_mnist
+from lenet.nets.evaluation import confusion_matrix, error_at_threshold, error_reject_curve, precision_recall
+from lenet.nets.modelio import ModelFileError
 
 PER_PAGE = 50
 ANY = "any"

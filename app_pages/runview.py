@@ -1,6 +1,6 @@
 """A training or teaching run as the pages show it: live progress and curves, and comparisons.
 
-Streamlit code only; the numbers come from the runs database (`lenet.runs`).
+Streamlit code only; the numbers come from the runs database (`lenet.jobs.runs`).
 """
 
 import time
@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from lenet import supervisor
-from lenet.devices import describe_device
-from lenet.runs import RunStore, Status
+from lenet.jobs import supervisor
+from lenet.nets.devices import describe_device
+from lenet.jobs.runs import RunStore, Status
 
 
 @st.cache_resource

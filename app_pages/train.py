@@ -5,9 +5,9 @@ import streamlit as st
 
 from app_pages import access, common, runview
 from app_pages.runview import store
-from lenet import supervisor
-from lenet.runs import RunInProgress, RunsUnavailable, Status
-from lenet.training import TrainConfig
+from lenet.jobs import supervisor
+from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
+from lenet.nets.training import TrainConfig
 
 
 # ---------------------------------------------------------------------------- sidebar

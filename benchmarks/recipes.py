@@ -22,10 +22,10 @@ import time
 import keras
 
 from lenet.config import PROJECT_ROOT, Settings
-from lenet.data import load_mnist
-from lenet.devices import describe_device, enable_compilation_cache, tensorflow_onednn_default
-from lenet.evaluation import evaluate_arrays
-from lenet.training import TrainConfig, build_for_training, classic_config, steps_per_epoch, train, training_inputs
+from lenet.datasets.mnist import load_mnist
+from lenet.nets.devices import describe_device, enable_compilation_cache, tensorflow_onednn_default
+from lenet.nets.evaluation import evaluate_arrays
+from lenet.nets.training import TrainConfig, build_for_training, classic_config, steps_per_epoch, train, training_inputs
 
 TARGET_ACCURACY = 0.99
 

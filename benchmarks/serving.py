@@ -14,15 +14,16 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.samples import canvas_drawing, dots_png, just_under_the_pixel_cap, phone_photo
-from lenet import gallery, supervisor
+from lenet.jobs import supervisor
+from lenet.nets import gallery
 from lenet.config import PROJECT_ROOT
-from lenet.imagefile import ImageRefused, open_image
-from lenet.inference import Predictor
-from lenet.modelio import load_model
-from lenet.preprocess import prepare_digits
-from lenet.reading import read
-from lenet.runs import RunStore
-from lenet.training import TrainConfig
+from lenet.images.files import ImageRefused, open_image
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import load_model
+from lenet.images.preprocess import prepare_digits
+from lenet.images.reading import read
+from lenet.jobs.runs import RunStore
+from lenet.nets.training import TrainConfig
 
 
 def _times_ms(work, repeats, warm_up=1):

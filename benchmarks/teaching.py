@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from lenet.config import PROJECT_ROOT
-from lenet.starter import starter_canvases
+from lenet.datasets.starter import starter_canvases
 
 
 def measure_teaching(per_class=5, seed=7):

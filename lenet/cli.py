@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from lenet.config import Settings
-from lenet.data import MnistCorrupt, MnistNotFound
-from lenet.modelio import ModelFileError
+from lenet.datasets.mnist import MnistCorrupt, MnistNotFound
+from lenet.nets.modelio import ModelFileError
 
 FRIENDLY_ERRORS = (MnistNotFound, MnistCorrupt, ModelFileError)
 

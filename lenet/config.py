@@ -21,7 +21,7 @@ CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
 # The network a new training run builds unless told otherwise.
 DEFAULT_ARCHITECTURE = "lenet5"
 
-# Digits per class of the starter collection (pen-stroke styles MNIST lacks, lenet.starter) that
+# Digits per class of the starter collection (pen-stroke styles MNIST lacks, lenet.datasets.starter) that
 # training mixes in by default, written once per data folder.
 STARTER_PER_CLASS = 1000
 

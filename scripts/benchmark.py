@@ -21,12 +21,12 @@ import _path  # noqa: F401
 import keras
 
 from benchmarks import recipes, serving, teaching
-from lenet.catalog import Catalog
+from lenet.jobs.catalog import Catalog
 from lenet.cli import add_mnist_argument, print_json, run_main, settings_from_args
-from lenet.data import load_mnist
-from lenet.devices import describe_device
-from lenet.inference import Predictor
-from lenet.modelio import load_model
+from lenet.datasets.mnist import load_mnist
+from lenet.nets.devices import describe_device
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import load_model
 
 
 def main():

@@ -9,9 +9,9 @@ import argparse
 import _path  # noqa: F401
 
 from lenet.cli import add_mnist_argument, print_json, run_main, settings_from_args
-from lenet.data import load_mnist
-from lenet.evaluation import evaluate_arrays
-from lenet.modelio import count_params, load_model
+from lenet.datasets.mnist import load_mnist
+from lenet.nets.evaluation import evaluate_arrays
+from lenet.nets.modelio import count_params, load_model
 
 
 def main():

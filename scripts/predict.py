@@ -12,12 +12,12 @@ import argparse
 
 import _path  # noqa: F401
 
-from lenet.catalog import Catalog
+from lenet.jobs.catalog import Catalog
 from lenet.cli import print_json, run_main, settings_from_args
-from lenet.imagefile import ImageRefused, open_image
-from lenet.inference import Predictor
-from lenet.modelio import load_model
-from lenet.reading import read
+from lenet.images.files import ImageRefused, open_image
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import load_model
+from lenet.images.reading import read
 
 
 def main():

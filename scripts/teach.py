@@ -16,12 +16,12 @@ from pathlib import Path
 
 import _path  # noqa: F401
 
-from lenet.catalog import Catalog
+from lenet.jobs.catalog import Catalog
 from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, print_json, run_main, settings_from_args
-from lenet.collection import CollectionRefused, read_image_folder
-from lenet.data import load_mnist_with_source
-from lenet.modelio import load_model, save_model
-from lenet.teach import TeachConfig, TeachRefused, teach, teach_metadata
+from lenet.people.collection import CollectionRefused, read_image_folder
+from lenet.datasets.mnist import load_mnist_with_source
+from lenet.nets.modelio import load_model, save_model
+from lenet.people.teach import TeachConfig, TeachRefused, teach, teach_metadata
 
 
 def main():

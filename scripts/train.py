@@ -10,11 +10,11 @@ import datetime
 import _path  # noqa: F401
 
 from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, run_main, settings_from_args
-from lenet.collection import Collections
-from lenet.data import load_mnist_with_source
-from lenet.devices import enable_compilation_cache
-from lenet.modelio import build_metadata, save_model
-from lenet.training import TrainConfig, train
+from lenet.people.collection import Collections
+from lenet.datasets.mnist import load_mnist_with_source
+from lenet.nets.devices import enable_compilation_cache
+from lenet.nets.modelio import build_metadata, save_model
+from lenet.nets.training import TrainConfig, train
 
 
 def main():

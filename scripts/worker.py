@@ -12,9 +12,9 @@ import argparse
 
 import _path  # noqa: F401
 
-from lenet import supervisor
+from lenet.jobs import supervisor
 from lenet.cli import run_main, settings_from_args
-from lenet.devices import describe_device
+from lenet.nets.devices import describe_device
 
 
 def main():

@@ -7,12 +7,12 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from app_pages.access import throttle
-from lenet.catalog import Catalog
+from lenet.jobs.catalog import Catalog
 from lenet.config import PROJECT_ROOT as ROOT
 from lenet.config import Settings
-from lenet.data import MnistNotFound, load_mnist
-from lenet.inference import Predictor
-from lenet.modelio import load_model
+from lenet.datasets.mnist import MnistNotFound, load_mnist
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import load_model
 
 # CI sets this: what would be skipped on a laptop (no MNIST, no Chromium) must fail there.
 IN_CI = os.environ.get("LENET_CI") == "1"

@@ -14,9 +14,9 @@ import keras
 import numpy as np
 from conftest import tiny_digits
 
-from lenet import devices
-from lenet.device_loop import call_lengths, fit_on_device
-from lenet.training import TrainConfig, build_for_training, split_data, steps_per_epoch, train
+from lenet.nets import devices
+from lenet.nets.device_loop import call_lengths, fit_on_device
+from lenet.nets.training import TrainConfig, build_for_training, split_data, steps_per_epoch, train
 
 # 480 images to fit in batches of 48: 10 steps an epoch, more than one compiled call on a CPU.
 CONFIG = TrainConfig(architecture="lenet5", epochs=4, batch_size=48, learning_rate=3e-3, validation_split=0.2, starter=0,

@@ -72,7 +72,7 @@ def paper(digits, size=(600, 450), width=14):
 # A hand MNIST's American writers did not have: 1s with a long flag and a foot, 7s with a bar
 # through the stem, 9s with a straight stem, 4s open at the top, flat-topped 3s. Each writer has
 # their own slant, width, size and stroke; each sample its own jitter. Written independently of
-# lenet.starter (Chaikin-smoothed polylines rather than splines), so tests of the starter model
+# lenet.datasets.starter (Chaikin-smoothed polylines rather than splines), so tests of the starter model
 # and of teaching do not grade the generator against itself.
 
 CONTINENTAL = {

@@ -11,10 +11,10 @@ from app_pages.common import read_upload
 from benchmarks.samples import phone_photo
 from conftest import ROOT
 from handwriting import paper
-from lenet.catalog import Catalog
-from lenet.collection import Collections
+from lenet.jobs.catalog import Catalog
+from lenet.people.collection import Collections
 from lenet.config import Settings
-from lenet.preprocess import prepare_digits
+from lenet.images.preprocess import prepare_digits
 
 PAGES = ["app_pages/draw.py", "app_pages/train.py", "app_pages/gallery.py", "app_pages/about.py"]
 TIMEOUT = 120

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lenet.architectures import ARCHITECTURES, build, feature_layer_names
-from lenet.modelio import count_params
+from lenet.nets.architectures import ARCHITECTURES, build, feature_layer_names
+from lenet.nets.modelio import count_params
 
 # From the write-ups the product grew from; lenet_wide and cnn_deep are as built here.
 PARAMETER_COUNTS = {

@@ -11,10 +11,10 @@ import pytest
 
 from appserver import CANVAS_BOX, chromium, clear_canvas, draw_strokes, running_app
 from handwriting import strokes_in_box
-from lenet import supervisor
-from lenet.catalog import Catalog
-from lenet.runs import RunStore
-from lenet.training import TrainConfig
+from lenet.jobs import supervisor
+from lenet.jobs.catalog import Catalog
+from lenet.jobs.runs import RunStore
+from lenet.nets.training import TrainConfig
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

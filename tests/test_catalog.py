@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from lenet.architectures import build
-from lenet.catalog import Catalog
-from lenet.job import finish
-from lenet.modelio import load_metadata, save_model
-from lenet.runs import RunStore, Status
+from lenet.nets.architectures import build
+from lenet.jobs.catalog import Catalog
+from lenet.jobs.job import finish
+from lenet.nets.modelio import load_metadata, save_model
+from lenet.jobs.runs import RunStore, Status
 
 KEEP = 3
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from handwriting import canvas_array, paper
-from lenet.collection import STARTER, CollectionRefused, Collections, check_name, read_image_folder
-from lenet.preprocess import prepare_digits
+from lenet.people.collection import STARTER, CollectionRefused, Collections, check_name, read_image_folder
+from lenet.images.preprocess import prepare_digits
 
 
 def kept_input(digit=7):

@@ -9,12 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from lenet import supervisor
-from lenet.catalog import Catalog
+from lenet.jobs import supervisor
+from lenet.jobs.catalog import Catalog
 from lenet.config import Settings
-from lenet.modelio import load_model
-from lenet.runs import RunStore, Status
-from lenet.training import TrainConfig
+from lenet.nets.modelio import load_model
+from lenet.jobs.runs import RunStore, Status
+from lenet.nets.training import TrainConfig
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lenet import data
+from lenet.datasets import mnist as data
 from lenet.config import Settings
-from lenet.data import MnistCorrupt, MnistNotFound, load_mnist
+from lenet.datasets.mnist import MnistCorrupt, MnistNotFound, load_mnist
 
 
 def write_idx(path, array, compress=False):

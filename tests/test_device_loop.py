@@ -1,4 +1,4 @@
-"""The device recipe (`lenet.device_loop`): it learns, calls callbacks as `fit` does, stops, keeps
+"""The device recipe (`lenet.nets.device_loop`): it learns, calls callbacks as `fit` does, stops, keeps
 the best epoch, and caches what it compiles. The suite runs under TensorFlow, so its runs happen
 in JAX processes of their own (tests/device_loop_run.py), in every pass."""
 
@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from lenet import devices
+from lenet.nets import devices
 from lenet.config import PROJECT_ROOT
-from lenet.training import TrainConfig, training_inputs
+from lenet.nets.training import TrainConfig, training_inputs
 
 HELPER = PROJECT_ROOT / "tests" / "device_loop_run.py"
 

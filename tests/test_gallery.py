@@ -9,9 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from lenet import data, gallery
+from lenet.datasets import mnist as data
+from lenet.nets import gallery
 from lenet.config import Settings
-from lenet.evaluation import confusion_matrix, error_reject_curve, precision_recall
+from lenet.nets.evaluation import confusion_matrix, error_reject_curve, precision_recall
 
 
 @pytest.fixture

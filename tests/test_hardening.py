@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 from handwriting import paper
 from hostile import ERROR, make_corpus
-from lenet.catalog import Catalog
+from lenet.jobs.catalog import Catalog
 from lenet.config import MAX_FILE_BYTES, Settings
 
 

@@ -13,8 +13,8 @@ from app_pages.access import LONGEST_WAIT_S, PasswordThrottle
 from conftest import ROOT
 from handwriting import paper
 from benchmarks.samples import just_under_the_pixel_cap
-from lenet.catalog import Catalog
-from lenet.runs import RunStore
+from lenet.jobs.catalog import Catalog
+from lenet.jobs.runs import RunStore
 
 TIMEOUT = 180
 
@@ -135,7 +135,7 @@ def test_four_uploads_of_forty_megapixels_at_once_keep_the_server_under_one_and_
         from pathlib import Path
         from app_pages.common import configure_process, read_upload
         configure_process()  # as app.py does in the server
-        from lenet.catalog import Catalog
+        from lenet.jobs.catalog import Catalog
         from lenet.config import Settings
         info = Catalog(Settings()).active()
         files = sorted(Path({str(tmp_path)!r}).glob("*.png"))

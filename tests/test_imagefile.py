@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from hostile import ERROR, make_corpus
-from lenet.imagefile import ImageRefused, open_image
-from lenet.preprocess import prepare_digits
+from lenet.images.files import ImageRefused, open_image
+from lenet.images.preprocess import prepare_digits
 
 ROOT = __import__("conftest").ROOT
 

@@ -12,11 +12,11 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from lenet import supervisor
-from lenet.catalog import Catalog
+from lenet.jobs import supervisor
+from lenet.jobs.catalog import Catalog
 from lenet.config import Settings
-from lenet.runs import RunInProgress, RunStore, Status
-from lenet.training import TrainConfig
+from lenet.jobs.runs import RunInProgress, RunStore, Status
+from lenet.nets.training import TrainConfig
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 

@@ -9,11 +9,11 @@ import pytest
 
 from appserver import CHROMIUM_ARGS, chromium_path, running_app
 from handwriting import paper, strokes_in_box
-from lenet import supervisor
-from lenet.catalog import Catalog
+from lenet.jobs import supervisor
+from lenet.jobs.catalog import Catalog
 from lenet.config import Settings
-from lenet.runs import RunStore
-from lenet.training import TrainConfig
+from lenet.jobs.runs import RunStore
+from lenet.nets.training import TrainConfig
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mnist]
 

@@ -7,10 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from lenet import modelio
-from lenet.architectures import build
+from lenet.nets import modelio
+from lenet.nets.architectures import build
 from lenet.config import Settings
-from lenet.modelio import ModelFileError, load_metadata, load_model, save_model
+from lenet.nets.modelio import ModelFileError, load_metadata, load_model, save_model
 
 REQUIRED_METADATA = {"architecture", "config", "history", "test_accuracy", "test_loss", "num_params",
                      "train_seconds", "device", "data", "versions", "created"}
@@ -18,7 +18,7 @@ REQUIRED_METADATA = {"architecture", "config", "history", "test_accuracy", "test
 
 @pytest.fixture(scope="module")
 def trained(tiny_data):
-    from lenet.training import TrainConfig, train
+    from lenet.nets.training import TrainConfig, train
 
     return train(TrainConfig(epochs=1, batch_size=64, max_samples=256, starter=0), tiny_data)
 

@@ -9,8 +9,8 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from handwriting import canvas_array, draw, paper
-from lenet import preprocess as pp
-from lenet.imagefile import ImageRefused, open_image
+from lenet.images import preprocess as pp
+from lenet.images.files import ImageRefused, open_image
 
 
 def gray_of(image):

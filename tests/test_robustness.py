@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from lenet.reading import read
+from lenet.images.reading import read
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from lenet.runs import Metric, RunInProgress, RunStore, RunsUnavailable, Status
+from lenet.jobs.runs import Metric, RunInProgress, RunStore, RunsUnavailable, Status
 
 
 @pytest.fixture

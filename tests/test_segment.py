@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lenet.segment import TooManyDigits, group_digits
+from lenet.images.segment import TooManyDigits, group_digits
 
 
 def boxes_of(digits, boxes):

@@ -11,12 +11,12 @@ from scipy import ndimage as ndi
 
 from conftest import ROOT
 from handwriting import recorded_set
-from lenet.catalog import Catalog
+from lenet.jobs.catalog import Catalog
 from lenet.config import Settings
-from lenet.inference import Predictor
-from lenet.modelio import load_metadata, load_model
-from lenet.preprocess import prepare_digits
-from lenet.teach import TeachConfig, TeachRefused, check_teachable, folds_of, teach, vary
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import load_metadata, load_model
+from lenet.images.preprocess import prepare_digits
+from lenet.people.teach import TeachConfig, TeachRefused, check_teachable, folds_of, teach, vary
 
 TEACH_WRITERS = range(900, 905)  # five writers, one of each digit each: 5 per class
 UNSEEN_WRITERS = range(600, 630)  # thirty others, never taught

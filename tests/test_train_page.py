@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from lenet.config import Settings
-from lenet.runs import Metric, RunStore, Status
+from lenet.jobs.runs import Metric, RunStore, Status
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def labels(app):
 
 
 def test_controls_cover_the_config_and_defaults_come_from_it(data_dir):
-    from lenet.training import TrainConfig
+    from lenet.nets.training import TrainConfig
 
     app = train_page()
     assert not app.exception

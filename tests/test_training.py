@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from lenet.collection import Collections
-from lenet.training import OneCycle, RandomAffine, RestoreBestWeights, TrainConfig, classic_config, split_data, train
+from lenet.people.collection import Collections
+from lenet.nets.training import OneCycle, RandomAffine, RestoreBestWeights, TrainConfig, classic_config, split_data, train
 
 
 def quick(**overrides):

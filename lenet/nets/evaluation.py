@@ -7,7 +7,7 @@ the scripts and the tests share one definition of each number.
 import numpy as np
 
 from lenet.config import NUM_CLASSES
-from lenet.inference import Predictor
+from lenet.nets.inference import Predictor
 
 
 def predict_probabilities(model_or_predictor, images):

@@ -110,7 +110,7 @@ def default_precision():
 
 
 def uses_device_loop(pipeline):
-    """Whether training runs `lenet.device_loop` (data and whole epochs on the device) for `pipeline`.
+    """Whether training runs `lenet.nets.device_loop` (data and whole epochs on the device) for `pipeline`.
 
     'device' asks for it; 'auto' picks it under JAX on one GPU, where it is fastest. Several GPUs
     keep Keras's `fit`, which shards batches across them.

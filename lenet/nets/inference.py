@@ -11,8 +11,8 @@ import threading
 import keras
 import numpy as np
 
-from lenet import devices
-from lenet.architectures import feature_layer_names
+from lenet.nets import devices
+from lenet.nets.architectures import feature_layer_names
 from lenet.config import IMAGE_SIZE
 
 # Batches are padded up to one of these sizes so JAX compiles a handful of shapes, not one per call.

@@ -1,4 +1,4 @@
-"""One training job, in a process of its own: `python -m lenet.job RUN_ID`.
+"""One training job, in a process of its own: `python -m lenet.jobs.job RUN_ID`.
 
 The job reads its run from the database (`Settings.from_env()`, as its supervisor passed them):
 a training run (kind "train") or a fine-tune on a collection (kind "teach"). It streams
@@ -15,16 +15,16 @@ import traceback
 
 import keras
 
-from lenet.catalog import Catalog
-from lenet.collection import CollectionRefused, Collections, folder_name
+from lenet.jobs.catalog import Catalog
+from lenet.people.collection import CollectionRefused, Collections, folder_name
 from lenet.config import Settings
-from lenet.data import MnistCorrupt, MnistNotFound, load_mnist_with_source
-from lenet.devices import describe_device, enable_compilation_cache
-from lenet.modelio import ModelFileError, build_metadata, load_model, save_model
-from lenet.runs import Metric, RunStore, Status, this_host
-from lenet.supervisor import log_tail
-from lenet.teach import TeachConfig, TeachRefused, check_teachable, phases_of_held_out, teach, teach_metadata
-from lenet.training import TrainConfig, fit_size, steps_per_epoch, train
+from lenet.datasets.mnist import MnistCorrupt, MnistNotFound, load_mnist_with_source
+from lenet.nets.devices import describe_device, enable_compilation_cache
+from lenet.nets.modelio import ModelFileError, build_metadata, load_model, save_model
+from lenet.jobs.runs import Metric, RunStore, Status, this_host
+from lenet.jobs.supervisor import log_tail
+from lenet.people.teach import TeachConfig, TeachRefused, check_teachable, phases_of_held_out, teach, teach_metadata
+from lenet.nets.training import TrainConfig, fit_size, steps_per_epoch, train
 
 PROGRESS_EVERY_S = 0.25  # metric rows are written at most this often (and at every epoch end)
 

@@ -11,7 +11,7 @@ import functools
 import json
 from pathlib import Path
 
-from lenet.modelio import load_metadata, metadata_path, write_json_atomic
+from lenet.nets.modelio import load_metadata, metadata_path, write_json_atomic
 
 # A finished run replaces the served model by itself only if it reads MNIST's test set at most
 # this much worse (a tenth of a point): a 1,000-image run must never replace a 99.4% model.

@@ -15,13 +15,13 @@ import keras
 import numpy as np
 from scipy import ndimage as ndi
 
-from lenet.architectures import ARCHITECTURES
+from lenet.nets.architectures import ARCHITECTURES
 from lenet.config import NUM_CLASSES, Config, option
-from lenet.devices import describe_device
-from lenet.evaluation import evaluate_arrays
-from lenet.inference import Predictor
-from lenet.modelio import model_card
-from lenet.training import TrainConfig, as_float32, build_for_training, training_inputs
+from lenet.nets.devices import describe_device
+from lenet.nets.evaluation import evaluate_arrays
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import model_card
+from lenet.nets.training import TrainConfig, as_float32, build_for_training, training_inputs
 
 MIN_DIGITS = 5
 FEW = 250  # up to this many kept digits, the after-figure is cross-validated; past it, 20% are held out

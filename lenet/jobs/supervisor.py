@@ -1,6 +1,6 @@
-"""Starting, stopping and watching training jobs, each a process of its own (`lenet.job`).
+"""Starting, stopping and watching training jobs, each a process of its own (`lenet.jobs.job`).
 
-`start_training()` records a queued run and launches `python -m lenet.job RUN_ID` in a new
+`start_training()` records a queued run and launches `python -m lenet.jobs.job RUN_ID` in a new
 session, so the job outlives the web page, its reruns and its server's script threads. A job
 that dies is found by `reconcile()`: its run is marked failed with the tail of its log, and
 the active model was never touched. With `Settings.training == "queue"` runs only wait in the
@@ -13,7 +13,7 @@ import sys
 import time
 
 from lenet.config import PROJECT_ROOT
-from lenet.runs import RunStore, Status, this_host
+from lenet.jobs.runs import RunStore, Status, this_host
 
 LOG_TAIL_LINES = 40
 STALE_AFTER_S = 600  # a running job silent this long is considered dead even if its pid lives
@@ -47,7 +47,7 @@ def launch(settings, run_id, store):
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "lenet.job", str(run_id)],
+            [sys.executable, "-m", "lenet.jobs.job", str(run_id)],
             cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, **settings.environment(), "PYTHONUNBUFFERED": "1"},
         )

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
-from lenet import devices
+from lenet.nets import devices
 
 # Steps per compiled call on a CPU, where a call is not a whole epoch. The steps of a call are
 # unrolled (see `compile_programs`), so compiling grows with them; measured on the 2-core CPU

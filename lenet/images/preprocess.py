@@ -19,9 +19,9 @@ from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
 from lenet.config import IMAGE_SIZE
-from lenet.imagefile import ImageRefused
-from lenet.pictures import thumbnail
-from lenet.segment import TooManyDigits, group_digits
+from lenet.images.files import ImageRefused
+from lenet.images.pictures import thumbnail
+from lenet.images.segment import TooManyDigits, group_digits
 
 BOX_SIZE = 20  # MNIST digits fit a 20x20 box
 CENTER = 14.0  # where MNIST puts the centre of mass (row and column index, measured on the training set)

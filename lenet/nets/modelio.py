@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from lenet.config import INPUT_SHAPE, NUM_CLASSES
-from lenet.data import SHA256
+from lenet.datasets.mnist import SHA256
 
 
 class ModelFileError(RuntimeError):

@@ -2,8 +2,8 @@
 
 The default recipe is the fast one measured by `scripts/benchmark.py`: uint8 images kept in
 memory and rescaled inside the model, large batches with a one-cycle learning-rate schedule,
-bfloat16 compute where the hardware has it, XLA where it helps (see `lenet.devices`). Under JAX on
-a GPU, `lenet.device_loop` replaces `fit`: data on the device, one compiled call per epoch.
+bfloat16 compute where the hardware has it, XLA where it helps (see `lenet.nets.devices`). Under JAX on
+a GPU, `lenet.nets.device_loop` replaces `fit`: data on the device, one compiled call per epoch.
 """
 
 import dataclasses
@@ -14,11 +14,11 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from lenet import devices
-from lenet.architectures import ARCHITECTURES, build
+from lenet.nets import devices
+from lenet.nets.architectures import ARCHITECTURES, build
 from lenet.config import (DEFAULT_ARCHITECTURE, INPUT_SHAPE, MAX_BATCH_SIZE, MAX_EPOCHS, NUM_CLASSES, STARTER_PER_CLASS,
                           Config, option)
-from lenet.evaluation import evaluate_arrays
+from lenet.nets.evaluation import evaluate_arrays
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 SCHEDULES = ("onecycle", "constant")
@@ -317,7 +317,7 @@ def _fit(trainer, config, x_fit, y_fit, validation, callbacks, verbose):
     and its compile seconds (None where Keras's `fit` compiles inside its first steps)."""
     if devices.uses_device_loop(config.pipeline):
         # Imported here: it imports jax, which a TensorFlow machine may lack.
-        from lenet.device_loop import fit_on_device
+        from lenet.nets.device_loop import fit_on_device
 
         fit = fit_on_device(trainer, config, x_fit, y_fit, validation, callbacks, verbose=verbose)
         return fit.history, fit.recipe, fit.compile_seconds

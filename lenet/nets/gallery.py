@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lenet import pictures
-from lenet.modelio import atomic_file
+from lenet.images import pictures
+from lenet.nets.modelio import atomic_file
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from lenet.preprocess import prepare_digits
+from lenet.images.preprocess import prepare_digits
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,13 +23,13 @@ import numpy as np
 from PIL import Image
 
 from lenet.config import CLASS_NAMES, IMAGE_SIZE, MAX_FILE_BYTES
-from lenet.imagefile import ImageRefused, open_image
-from lenet.modelio import atomic_file, write_json_atomic
-from lenet.preprocess import prepare_digits
-from lenet.starter import starter_canvases
+from lenet.images.files import ImageRefused, open_image
+from lenet.nets.modelio import atomic_file, write_json_atomic
+from lenet.images.preprocess import prepare_digits
+from lenet.datasets.starter import starter_canvases
 
 DEFAULT_NAME = "my digits"
-STARTER = "starter"  # pen-stroke styles MNIST lacks (lenet.starter), generated from code
+STARTER = "starter"  # pen-stroke styles MNIST lacks (lenet.datasets.starter), generated from code
 NAME_PATTERN = re.compile(r"[\w][\w .'-]{0,39}")  # letters (any script), digits, space, . ' - _
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_UNPACKED = 200 * 1024 * 1024
@@ -190,7 +190,7 @@ class Collections:
     def starter(self, per_class):
         """The starter collection with at least `per_class` digits of each, written on first use.
 
-        The digits are drawn by `lenet.starter` from a fixed seed, digits taking turns, so the
+        The digits are drawn by `lenet.datasets.starter` from a fixed seed, digits taking turns, so the
         first `per_class` of a larger collection are exactly a smaller one. It is written in a
         folder of its own and moved into place whole, so no reader sees half of it.
         """
