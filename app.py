@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app_pages.common import configure_process, model_sidebar
+from app_pages.process import configure_process
+from app_pages.serving import model_sidebar
 
 configure_process()
 st.set_page_config(page_title="LeNet Studio", page_icon="✍️", layout="wide")

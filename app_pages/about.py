@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import serving
 from lenet.nets.architectures import ARCHITECTURES
 
 st.title("About LeNet Studio")
@@ -21,7 +21,7 @@ and study the digits it gets wrong.
 """
 )
 
-info = common.chosen_model()
+info = serving.chosen_model()
 st.subheader("Model card")
 if info is None:
     st.error("No model files found in models/.")
@@ -30,10 +30,14 @@ else:
     architecture = meta.get("architecture")
     card = {
         "name": info.name,
-        "architecture": f"{architecture} — {ARCHITECTURES[architecture].description}" if architecture in ARCHITECTURES else architecture,
+        "architecture": f"{architecture} — {ARCHITECTURES[architecture].description}"
+        if architecture in ARCHITECTURES
+        else architecture,
         "kind": "shipped with the app" if info.shipped else "trained here",
         "parameters": f"{meta['num_params']:,}" if meta.get("num_params") else None,
-        "test accuracy": f"{meta['test_accuracy']:.2%}" if isinstance(meta.get("test_accuracy"), (int, float)) else None,
+        "test accuracy": f"{meta['test_accuracy']:.2%}"
+        if isinstance(meta.get("test_accuracy"), (int, float))
+        else None,
         "test loss": f"{meta['test_loss']:.4f}" if isinstance(meta.get("test_loss"), (int, float)) else None,
         "epochs": meta.get("epochs_run"),
         "training time": f"{meta['train_seconds']:.0f} s" if meta.get("train_seconds") else None,

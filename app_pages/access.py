@@ -13,24 +13,10 @@ import time
 
 import streamlit as st
 
-from lenet.config import Settings
+from app_pages.state import TRAINING_UNLOCKED, settings
 
-UNLOCK_KEY = "training_unlocked_for"
 FREE_ATTEMPTS = 3  # wrong passwords before the waits begin
 LONGEST_WAIT_S = 60
-
-
-def _secrets():
-    try:
-        return dict(st.secrets)
-    except Exception:  # no secrets file at all is the common case
-        return {}
-
-
-def settings():
-    """This server's `Settings`, from the environment and Streamlit secrets (read at every run,
-    so a changed secret applies at once)."""
-    return Settings.from_env(secrets=_secrets())
 
 
 def reason(current=None):
@@ -87,7 +73,7 @@ def unlock(attempt, current=None):
     ok = bool(password) and hmac.compare_digest(attempt.encode(), password.encode())
     throttle().record(client, ok)
     if ok:
-        st.session_state[UNLOCK_KEY] = _fingerprint(password)
+        st.session_state[TRAINING_UNLOCKED] = _fingerprint(password)
     return ok, "" if ok else "Wrong password."
 
 
@@ -98,4 +84,6 @@ def may_train(current=None):
         return False
     if not current.training_password:
         return True
-    return hmac.compare_digest(str(st.session_state.get(UNLOCK_KEY, "")), _fingerprint(current.training_password))
+    return hmac.compare_digest(
+        str(st.session_state.get(TRAINING_UNLOCKED, "")), _fingerprint(current.training_password)
+    )

@@ -1,53 +1,80 @@
 """Your digits: the digits you kept, how each model reads them, and teaching a model your hand."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import access, common, runview
-from lenet.jobs import supervisor
-from lenet.people.collection import STARTER, CollectionRefused, folder_name
+from app_pages import access, forms, panels, runview, serving, state
 from lenet.config import STARTER_PER_CLASS
-from lenet.nets.modelio import ModelFileError
+from lenet.datasets.derived import starter_digits
 from lenet.images.pictures import contact_sheet
+from lenet.jobs import supervisor
 from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
+from lenet.nets.modelio import ModelFileError
+from lenet.people.collection import CollectionRefused, folder_name
 from lenet.people.teach import TeachConfig, TeachRefused, check_teachable
 
 SHOWN_PER_DIGIT = 40
 MODELS_COMPARED = 8
+STARTER = "__starter__"  # the synthesized starter digits: derived arrays, shown read-only
 
 
 def choose_collection(session_name):
-    names = sorted({*common.collections().names(), *([session_name] if session_name else []), STARTER})
+    names = sorted({*panels.collections().names(), *([session_name] if session_name else [])})
     default = session_name if session_name in names else STARTER
-    return st.selectbox("Collection", names, index=names.index(default), key="d_collection",
-                        format_func=lambda n: f"{n} (pen-stroke styles the shipped models learned)" if n == STARTER else n)
+    return st.selectbox(
+        "Collection",
+        [*names, STARTER],
+        index=[*names, STARTER].index(default),
+        key="d_collection",
+        format_func=lambda n: "Starter digits (synthesized pen strokes, read-only)" if n == STARTER else n,
+    )
 
 
-def open_collection(name):
-    if name == STARTER:
-        with st.spinner("Writing the starter collection (once)..."):
-            return common.collections().starter(STARTER_PER_CLASS)
-    return common.collections().get(name)
+def starter_view():
+    with st.spinner("Preparing the starter digits (once: about half a minute)..."):
+        images, labels = starter_digits(state.settings().cache_dir, STARTER_PER_CLASS)
+    st.caption(
+        f"{len(labels):,} synthesized pen-stroke digits in styles MNIST lacks (lenet/datasets/starter.py), "
+        "prepared as drawings are. Training mixes them in where its settings say so."
+    )
+    view_digits, view_models = st.tabs(["Digits", "How the models read them"])
+    with view_digits:
+        grid(images, labels)
+    with view_models:
+        models_tab(images, labels)
 
 
 # ---------------------------------------------------------------------------- tabs
 
 
-def digits_tab(collection, images, labels):
-    counts = collection.counts()
-    st.bar_chart(pd.DataFrame({"digit": [str(d) for d in counts], "kept": list(counts.values())}),
-                 x="digit", y="kept", height=180)
-    kept = collection.digits()
-    for digit in [d for d, count in counts.items() if count]:
-        mine = [i for i, k in enumerate(kept) if k.label == digit]
+def grid(images, labels):
+    """A count per digit, then each digit's first `SHOWN_PER_DIGIT` as a sheet."""
+    counts = np.bincount(labels, minlength=10)
+    st.bar_chart(pd.DataFrame({"digit": [str(d) for d in range(10)], "kept": counts}), x="digit", y="kept", height=180)
+    for digit in np.flatnonzero(counts):
+        mine = np.flatnonzero(labels == digit)
         shown = mine[:SHOWN_PER_DIGIT]
-        st.markdown(f"**{digit}** · {len(mine)} kept" + (f" (the first {len(shown)} shown)" if len(mine) > len(shown) else ""))
-        st.image(contact_sheet([images[i] for i in shown], [f"#{i}" for i in shown], [True] * len(shown), columns=20),
-                 width="content")
-    if collection.read_only:
-        return
-    index = st.selectbox("Delete a digit", range(len(kept)), index=None, key="d_delete_pick", placeholder="#",
-                         format_func=lambda i: f"#{i} (a {kept[i].label})")
+        st.markdown(
+            f"**{digit}** · {len(mine)} kept" + (f" (the first {len(shown)} shown)" if len(mine) > len(shown) else "")
+        )
+        st.image(
+            contact_sheet([images[i] for i in shown], [f"#{i}" for i in shown], [True] * len(shown), columns=20),
+            width="content",
+        )
+
+
+def digits_tab(collection, images, labels):
+    grid(images, labels)
+    kept = collection.digits()
+    index = st.selectbox(
+        "Delete a digit",
+        range(len(kept)),
+        index=None,
+        key="d_delete_pick",
+        placeholder="#",
+        format_func=lambda i: f"#{i} (a {kept[i].label})",
+    )
     if index is not None and st.button("Delete it", key="d_delete"):
         collection.delete(kept[index].id)
         st.rerun()
@@ -55,28 +82,48 @@ def digits_tab(collection, images, labels):
 
 def models_tab(images, labels):
     readings, infos = {}, []
-    for info in common.catalog().models()[:MODELS_COMPARED]:
+    for info in serving.catalog().models()[:MODELS_COMPARED]:
         try:
-            readings[info.name] = common.load_predictor(str(info.path), info.version, info.name).predict(images).argmax(axis=1)
+            readings[info.name] = (
+                serving.load_predictor(str(info.path), info.version, info.name).predict(images).argmax(axis=1)
+            )
             infos.append(info)
         except ModelFileError:
             continue  # a damaged file: the sidebar tells whoever may fix it
-    st.dataframe(pd.DataFrame([{"model": info.label(), "reads right": float((readings[info.name] == labels).mean()),
-                                "mistakes": int((readings[info.name] != labels).sum())} for info in infos]),
-                 hide_index=True, width="stretch",
-                 column_config={"reads right": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)})
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "model": info.label(),
+                    "reads right": float((readings[info.name] == labels).mean()),
+                    "mistakes": int((readings[info.name] != labels).sum()),
+                }
+                for info in infos
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"reads right": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
+    )
     name = st.selectbox("Its mistakes", list(readings), key="d_mistakes_of")
     wrong = [i for i in range(len(labels)) if readings[name][i] != labels[i]]
     if not wrong:
         st.success(f"{name} reads every one of these digits right.")
         return
-    st.image(contact_sheet([images[i] for i in wrong], [f"{labels[i]}->{readings[name][i]}" for i in wrong],
-                           [False] * len(wrong), columns=20), width="content",
-             caption="Under each: what it is -> what the model read.")
+    st.image(
+        contact_sheet(
+            [images[i] for i in wrong],
+            [f"{labels[i]}->{readings[name][i]}" for i in wrong],
+            [False] * len(wrong),
+            columns=20,
+        ),
+        width="content",
+        caption="Under each: what it is -> what the model read.",
+    )
 
 
 def teach_tab(collection, labels):
-    settings = common.settings()
+    settings = state.settings()
     if not access.may_train(settings):
         st.info(f"{access.reason(settings)} Teaching runs as a training job; ask whoever runs this server.")
         return
@@ -87,13 +134,20 @@ def teach_tab(collection, labels):
         return
     missing = [d for d in range(10) if d not in classes]
     if missing:
-        st.caption(f"Teaching {', '.join(map(str, classes))} only: the model keeps reading "
-                   f"{', '.join(map(str, missing))} as it does now.")
-    models = common.catalog().models()
-    chosen = common.chosen_model()
-    base = st.selectbox("Start from", models, index=models.index(chosen) if chosen in models else 0,
-                        key="d_base", format_func=lambda m: m.label())
-    values = common.config_form(TeachConfig, "d_", skip=("collection", "base_model"))
+        st.caption(
+            f"Teaching {', '.join(map(str, classes))} only: the model keeps reading "
+            f"{', '.join(map(str, missing))} as it does now."
+        )
+    models = serving.catalog().models()
+    chosen = serving.chosen_model()
+    base = st.selectbox(
+        "Start from",
+        models,
+        index=models.index(chosen) if chosen in models else 0,
+        key="d_base",
+        format_func=lambda m: m.label(),
+    )
+    values = forms.config_form(TeachConfig, "d_", skip=("collection", "base_model"))
     activate = st.checkbox("Serve it to everyone when done, if it reads MNIST no worse", False, key="d_activate")
     try:
         active = runview.store().active_run()
@@ -111,18 +165,19 @@ def start_teaching(config, activate):
         st.error(access.reason() or "Training is not allowed.")
         return
     try:
-        run_id = supervisor.start_training(common.settings(), config, activate_when_done=activate, kind="teach",
-                                           store=runview.store())
+        run_id = supervisor.start_training(
+            state.settings(), config, activate_when_done=activate, kind="teach", store=runview.store()
+        )
     except (RunInProgress, supervisor.TrainingDisabled) as busy:
         st.warning(str(busy))
         return
-    st.session_state["teaching_run"] = run_id
+    st.session_state[state.TEACHING_RUN] = run_id
     st.rerun()
 
 
 def taught_outcome():
     """When this session's teaching run has ended: its figures, and its model on this session's pages."""
-    run_id = st.session_state.get("teaching_run")
+    run_id = st.session_state.get(state.TEACHING_RUN)
     try:
         run = runview.store().run(run_id) if run_id else None
     except RunsUnavailable:
@@ -132,29 +187,34 @@ def taught_outcome():
     if run.status == Status.FAILED:
         st.error(f"Teaching run {run.id} failed: {run.error or 'see the Train page'}")
         return
-    info = common.catalog().find(run.model_name)
+    info = serving.catalog().find(run.model_name)
     if info is None:
         return
     figures = info.metadata.get("teaching", {})
-    if st.session_state.get("teaching_offered") != run.id:
-        st.session_state["teaching_offered"] = run.id
-        common.offer_model(info.name)  # at once: this session now reads with it
+    if st.session_state.get(state.TEACHING_OFFERED) != run.id:
+        st.session_state[state.TEACHING_OFFERED] = run.id
+        serving.offer_model(info.name)  # at once: this session now reads with it
     own = figures.get("own_after")
-    st.success(f"**{info.name}** learned {figures.get('digits')} digits in {figures.get('fine_tune_s', 0):.1f} s. "
-               f"On your digits it did not see ({figures.get('held_out')}): {figures.get('own_before', 0):.0%} → "
-               + (f"{own:.0%}" if own is not None else "not measured")
-               + f". MNIST test set: {figures.get('mnist_before', 0):.2%} → {figures.get('mnist_after', 0):.2%}. "
-               "It now reads your drawings on this session's pages (sidebar: Model used on this page).")
+    st.success(
+        f"**{info.name}** learned {figures.get('digits')} digits in {figures.get('fine_tune_s', 0):.1f} s. "
+        f"On your digits it did not see ({figures.get('held_out')}): {figures.get('own_before', 0):.0%} → "
+        + (f"{own:.0%}" if own is not None else "not measured")
+        + f". MNIST test set: {figures.get('mnist_before', 0):.2%} → {figures.get('mnist_after', 0):.2%}. "
+        "It now reads your drawings on this session's pages (sidebar: Model used on this page)."
+    )
     if run.outcome:
         st.caption(f"Serving everyone: {run.outcome}")
 
 
 def files_tab(collection):
     if collection.digits():
-        st.download_button("Download as a zip (one folder per digit)", collection.to_zip(),
-                           file_name=f"{folder_name(collection.name)}.zip", mime="application/zip", key="d_download")
-    if collection.read_only:
-        return
+        st.download_button(
+            "Download as a zip (one folder per digit)",
+            collection.to_zip(),
+            file_name=f"{folder_name(collection.name)}.zip",
+            mime="application/zip",
+            key="d_download",
+        )
     archive = st.file_uploader("Add digits from a zip (folders 0 ... 9 of images)", type=["zip"], key="d_zip")
     if archive is not None and st.button("Add these digits", key="d_add_zip"):
         try:
@@ -170,14 +230,22 @@ def files_tab(collection):
 # ---------------------------------------------------------------------------- page
 
 st.title("Your digits")
-session_name = common.whose_digits()
-collection = open_collection(choose_collection(session_name))
+session_name = panels.whose_digits()
+choice = choose_collection(session_name)
+if choice == STARTER:
+    starter_view()
+    st.stop()
+collection = panels.collections().get(choice)
 taught_outcome()
 images, labels = collection.arrays()
 if not len(labels):
-    st.info(f"No digits kept in “{collection.name}” yet. On the Draw page, draw a digit, correct the answer if it "
-            "is wrong, and press **Keep this digit**; or add a zip of your digits below.")
-view_digits, view_models, view_teach, view_files = st.tabs(["Digits", "How the models read them", "Teach", "Download or add a zip"])
+    st.info(
+        f"No digits kept in “{collection.name}” yet. On the Draw page, draw a digit, correct the answer if it "
+        "is wrong, and press **Keep this digit**; or add a zip of your digits below."
+    )
+view_digits, view_models, view_teach, view_files = st.tabs(
+    ["Digits", "How the models read them", "Teach", "Download or add a zip"]
+)
 with view_digits:
     if len(labels):
         digits_tab(collection, images, labels)

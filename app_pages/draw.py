@@ -8,22 +8,31 @@ import streamlit as st
 from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 
-from app_pages import common
+from app_pages import panels, serving, state, uploads
 from lenet.config import CANVAS_SIZE, DEFAULT_BRUSH
 from lenet.images.files import EXTENSIONS
 from lenet.images.pictures import draw_boxes
 from lenet.images.reading import read
 
+
 def remember_threshold():
     # Widgets' own state is dropped on pages that don't show them; keep the value for the Gallery.
-    st.session_state["threshold"] = st.session_state["threshold_slider"]
+    st.session_state[state.THRESHOLD] = st.session_state["threshold_slider"]
 
 
 def reading_settings():
     with st.sidebar:
         st.markdown("### Reading")
-        st.slider("Not sure below", 0.0, 1.0, common.threshold(), 0.05, key="threshold_slider",
-                  on_change=remember_threshold, help="Answers whose top probability is lower are marked 'not sure'.")
+        st.slider(
+            "Not sure below",
+            0.0,
+            1.0,
+            state.threshold(),
+            0.05,
+            key="threshold_slider",
+            on_change=remember_threshold,
+            help="Answers whose top probability is lower are marked 'not sure'.",
+        )
 
 
 @st.fragment
@@ -34,7 +43,7 @@ def draw_section():
     # dropped: under load its ticks were merged with the canvas's own updates and a stroke was
     # lost (20 sessions on 2 cores: a drawn 9 never answered). A lost stroke is worse than an
     # answer that says, truthfully, which model read it.
-    model_predictor = common.predictor()
+    model_predictor = serving.predictor()
     if model_predictor is None:
         st.error("No model can be loaded to read with right now.")
         return
@@ -42,34 +51,49 @@ def draw_section():
     with canvas_column:
         brush = st.slider("Brush size", 5, 40, DEFAULT_BRUSH, key="brush")
         canvas = st_canvas(
-            stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
-            width=CANVAS_SIZE, height=CANVAS_SIZE, drawing_mode="freedraw",
-            return_image_data=True, update_streamlit=True, key="canvas",
+            stroke_width=brush,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            width=CANVAS_SIZE,
+            height=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            update_streamlit=True,
+            key="canvas",
         )
-        st.caption("White ink on black, like MNIST. Undo, redo and clear are in the canvas toolbar. "
-                   "Write several digits side by side to make a number.")
+        st.caption(
+            "White ink on black, like MNIST. Undo, redo and clear are in the canvas toolbar. "
+            "Write several digits side by side to make a number."
+        )
     with result_column:
         image = canvas.image_data
-        reading = read(image, model_predictor, steps_size=common.STEP_SIZE) if image is not None else None
+        reading = read(image, model_predictor, steps_size=uploads.STEP_SIZE) if image is not None else None
         if not reading or not reading.digits:
             st.metric("Prediction", "–")
             st.info("Draw a digit on the black square.")
             return
-        common.prediction_metric(reading, common.threshold(), model_predictor.name)
+        panels.prediction_metric(reading, state.threshold(), model_predictor.name)
         if len(reading.digits) > 1:
-            st.image(draw_boxes(Image.fromarray(image), [d.box for d in reading.digits], [d.value for d in reading.digits]),
-                     caption=f"{len(reading.digits)} digits read left to right", width=CANVAS_SIZE)
-        common.result_panel(model_predictor, reading, key="draw")
+            st.image(
+                draw_boxes(Image.fromarray(image), [d.box for d in reading.digits], [d.value for d in reading.digits]),
+                caption=f"{len(reading.digits)} digits read left to right",
+                width=CANVAS_SIZE,
+            )
+        panels.result_panel(model_predictor, reading, key="draw")
 
 
 def read_uploaded(upload, info):
-    return common.read_upload(upload.getvalue(), str(info.path), info.version, info.name, _cancelled=common.session_gone())
+    return uploads.read_upload(
+        upload.getvalue(), str(info.path), info.version, info.name, _cancelled=uploads.session_gone()
+    )
 
 
 def upload_section(info):
     uploads = st.file_uploader(
-        "Upload pictures of digits (PNG, JPEG, GIF, BMP, WebP, TIFF)", type=list(EXTENSIONS),
-        accept_multiple_files=True, key="uploads",
+        "Upload pictures of digits (PNG, JPEG, GIF, BMP, WebP, TIFF)",
+        type=list(EXTENSIONS),
+        accept_multiple_files=True,
+        key="uploads",
         help="A photo of digits written on paper works: the app removes the paper and reads each digit.",
     )
     if not uploads:
@@ -88,14 +112,14 @@ def single_upload(upload, info):
         return
     picture, result = st.columns([1, 1.4], gap="large")
     with picture:
-        st.image(shown, caption=upload.name, width=common.UPLOAD_WIDTH)
+        st.image(shown, caption=upload.name, width=uploads.UPLOAD_WIDTH)
     with result:
         if not reading.digits:
             st.metric("Prediction", "–")
             st.info(f"**{upload.name}**: no digit found in this picture.")
             return
-        common.prediction_metric(reading, common.threshold(), info.name)
-        common.result_panel(common.predictor(info), reading, key="upload")
+        panels.prediction_metric(reading, state.threshold(), info.name)
+        panels.result_panel(serving.predictor(info), reading, key="upload")
 
 
 def many_uploads(uploads, info):
@@ -103,16 +127,20 @@ def many_uploads(uploads, info):
     for upload in uploads:
         shown, reading, refusal = read_uploaded(upload, info)
         found = reading is not None and reading.digits
-        rows.append({
-            "file": upload.name,
-            "digits": reading.text if reading else "",
-            "confidence": round(reading.confidence, 4) if found else None,
-            "thumbnail": _thumbnail(shown) if shown is not None else None,
-            "message": refusal or ("" if found else "no digit found"),
-        })
+        rows.append(
+            {
+                "file": upload.name,
+                "digits": reading.text if reading else "",
+                "confidence": round(reading.confidence, 4) if found else None,
+                "thumbnail": _thumbnail(shown) if shown is not None else None,
+                "message": refusal or ("" if found else "no digit found"),
+            }
+        )
     table = pd.DataFrame(rows)
     st.dataframe(
-        table, hide_index=True, width="stretch",
+        table,
+        hide_index=True,
+        width="stretch",
         column_config={
             "thumbnail": st.column_config.ImageColumn("thumbnail", width="small"),
             "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f"),
@@ -134,10 +162,10 @@ def _thumbnail(image):
 
 
 st.title("Draw & Upload")
-st.html(common.BIG_ANSWERS)
+st.html(panels.BIG_ANSWERS)
 reading_settings()
-common.whose_digits()
-served, _, _ = common.serving()
+panels.whose_digits()
+served, _, _ = serving.serving()
 if served is None:
     st.error("There is no model to read with: the models/ folder is empty. Train one with `python scripts/train.py`.")
     st.stop()

@@ -9,10 +9,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import state
 from lenet.jobs import supervisor
-from lenet.nets.devices import describe_device
 from lenet.jobs.runs import RunStore, Status
+from lenet.nets.devices import describe_device
 
 
 @st.cache_resource
@@ -21,12 +21,12 @@ def device_line():
 
 
 def store():
-    return RunStore.of(common.settings())
+    return RunStore.of(state.settings())
 
 
 def metrics_frame(run_id):
     """All metrics of a run so far; fetched incrementally per session."""
-    cache = st.session_state.setdefault("metric_cache", {})
+    cache = st.session_state.setdefault(state.METRIC_CACHE, {})
     rows = cache.setdefault(run_id, [])
     rows.extend(vars(m) for m in store().metrics(run_id, after_seq=rows[-1]["seq"] if rows else 0))
     return pd.DataFrame(rows)
@@ -38,13 +38,26 @@ def curves(frame, title_suffix=""):
         return
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
-        train = frame[frame[metric].notna()][["progress", metric]].rename(columns={metric: "value"}).assign(series="training")
-        val = frame[frame[f"val_{metric}"].notna()][["progress", f"val_{metric}"]].rename(columns={f"val_{metric}": "value"}).assign(series="validation")
-        chart = alt.Chart(pd.concat([train, val])).mark_line(point=alt.OverlayMarkDef(size=30)).encode(
-            x=alt.X("progress:Q", title="epoch"),
-            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
-        ).properties(height=260, title=f"{metric}{title_suffix}")
+        train = (
+            frame[frame[metric].notna()][["progress", metric]]
+            .rename(columns={metric: "value"})
+            .assign(series="training")
+        )
+        val = (
+            frame[frame[f"val_{metric}"].notna()][["progress", f"val_{metric}"]]
+            .rename(columns={f"val_{metric}": "value"})
+            .assign(series="validation")
+        )
+        chart = (
+            alt.Chart(pd.concat([train, val]))
+            .mark_line(point=alt.OverlayMarkDef(size=30))
+            .encode(
+                x=alt.X("progress:Q", title="epoch"),
+                y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+                color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
+            )
+            .properties(height=260, title=f"{metric}{title_suffix}")
+        )
         column.altair_chart(chart, width="stretch")
 
 
@@ -52,8 +65,12 @@ def progress_line(run, frame):
     epochs = run.epochs or run.config.get("epochs", 1)
     if frame.empty:
         waiting = run.status == Status.QUEUED and not run.pid
-        st.progress(0.0, text="Waiting for a training worker to pick this run up (scripts/worker.py)..." if waiting
-                    else "Starting: loading TensorFlow and MNIST...")
+        st.progress(
+            0.0,
+            text="Waiting for a training worker to pick this run up (scripts/worker.py)..."
+            if waiting
+            else "Starting: loading TensorFlow and MNIST...",
+        )
         return
     last = frame.iloc[-1]
     fraction = min(1.0, float(last["progress"]) / epochs)
@@ -61,9 +78,11 @@ def progress_line(run, frame):
     eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
     rates = frame["images_per_s"].dropna()
     unit = "fine-tune" if run.kind == "teach" else "epoch"
-    text = (f"{unit} {int(last['epoch'])}/{epochs} · step {int(last['step'])}/{run.steps_per_epoch or '?'}"
-            + (f" · {rates.iloc[-1]:,.0f} images/s" if len(rates) else "")
-            + (f" · about {eta:.0f} s left" if eta is not None else ""))
+    text = (
+        f"{unit} {int(last['epoch'])}/{epochs} · step {int(last['step'])}/{run.steps_per_epoch or '?'}"
+        + (f" · {rates.iloc[-1]:,.0f} images/s" if len(rates) else "")
+        + (f" · about {eta:.0f} s left" if eta is not None else "")
+    )
     st.progress(fraction, text=text)
     st.caption(f"Last point logged {max(0.0, time.time() - float(last['logged'])):.1f} s ago")
 
@@ -80,15 +99,19 @@ def live_view(run_id):
     if run is not None and supervisor.reconcile(runs, [run]):  # its process died: say so within a second
         run = runs.run(run_id)
     if run is None or not run.status.active:
-        st.session_state.pop("metric_cache", None)
+        st.session_state.pop(state.METRIC_CACHE, None)
         st.rerun()  # it ended: refresh the whole page (history, sidebar)
     st.subheader(f"Run {run_id}: {describe(run)}, {run.status.value}")
     if run.kind == "teach":
-        st.caption(f"Teaching on {run.device or device_line()} · {run.train_images or 0} kept digits · "
-                   f"{run.config.get('steps')} steps per fine-tune · the model kept, then one fine-tune per held-out fold")
+        st.caption(
+            f"Teaching on {run.device or device_line()} · {run.train_images or 0} kept digits · "
+            f"{run.config.get('steps')} steps per fine-tune · the model kept, then one fine-tune per held-out fold"
+        )
     else:
-        st.caption(f"Training on {run.device or device_line()} · {run.config.get('epochs')} epochs · batch "
-                   f"{run.config.get('batch_size')} · {(run.train_images or 0):,} training images")
+        st.caption(
+            f"Training on {run.device or device_line()} · {run.config.get('epochs')} epochs · batch "
+            f"{run.config.get('batch_size')} · {(run.train_images or 0):,} training images"
+        )
     frame = metrics_frame(run_id)
     progress_line(run, frame)
     curves(frame)
@@ -104,8 +127,14 @@ def compare(run_ids, by_id):
         return
     data = pd.concat(frames)
     metric = "val_accuracy" if data["val_accuracy"].notna().any() else "accuracy"
-    chart = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("epoch:Q"), y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False), title=metric.replace("_", " ")),
-        color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
-    ).properties(height=260)
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q"),
+            y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False), title=metric.replace("_", " ")),
+            color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
+        )
+        .properties(height=260)
+    )
     st.altair_chart(chart, width="stretch")

@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import access, common, runview
+from app_pages import access, forms, runview, serving, state
 from app_pages.runview import store
+from lenet.errors import Refused
 from lenet.jobs import supervisor
 from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
 from lenet.nets.training import TrainConfig
-
 
 # ---------------------------------------------------------------------------- sidebar
 
@@ -25,7 +25,7 @@ def password_gate():
 
 def controls(active):
     """The sidebar: every setting of a run, Start and Stop. Returns nothing; acts on clicks."""
-    settings = common.settings()
+    settings = state.settings()
     with st.sidebar:
         st.markdown("### Training")
         if settings.training == "off":
@@ -34,9 +34,13 @@ def controls(active):
         if not access.may_train(settings):
             password_gate()
             return
-        values = common.config_form(TrainConfig, "t_")
-        activate = st.checkbox("Activate when done", True, key="t_activate",
-                               help="Serve the new model on the Draw page for everyone once it finishes.")
+        values = forms.config_form(TrainConfig, "t_")
+        activate = st.checkbox(
+            "Activate when done",
+            True,
+            key="t_activate",
+            help="Serve the new model on the Draw page for everyone once it finishes.",
+        )
         start, stop = st.columns(2)
         if start.button("Start", type="primary", key="start", disabled=active is not None, width="stretch"):
             start_run(values, activate)
@@ -53,15 +57,12 @@ def start_run(values, activate):
         st.error(access.reason() or "Training is not allowed.")
         return
     try:
-        supervisor.start_training(common.settings(), TrainConfig(**values), activate_when_done=activate, store=store())
-    except ValueError as bad:
-        st.error(str(bad))
-        return
+        supervisor.start_training(state.settings(), TrainConfig(**values), activate_when_done=activate, store=store())
     except RunInProgress as busy:
         st.warning(f"{busy} It is shown below.")
         return
-    except supervisor.TrainingDisabled as off:
-        st.error(str(off))
+    except Refused as refusal:
+        st.error(str(refusal))
         return
     st.rerun()
 
@@ -75,21 +76,42 @@ def history(active):
     if not runs:
         st.caption("No runs yet. Choose settings in the sidebar and press Start.")
         return
-    table = pd.DataFrame([{
-        "run": r.id, "network": r.config.get("architecture"), "status": r.status.value,
-        "test accuracy": r.test_accuracy, "epochs": r.config.get("epochs"), "images": r.train_images,
-        "seconds": round(r.finished - r.started, 1) if r.finished and r.started else None, "model": r.model_name,
-    } for r in runs])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f")})
+    table = pd.DataFrame(
+        [
+            {
+                "run": r.id,
+                "network": r.config.get("architecture"),
+                "status": r.status.value,
+                "test accuracy": r.test_accuracy,
+                "epochs": r.config.get("epochs"),
+                "images": r.train_images,
+                "seconds": round(r.finished - r.started, 1) if r.finished and r.started else None,
+                "model": r.model_name,
+            }
+            for r in runs
+        ]
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"test accuracy": st.column_config.NumberColumn(format="%.4f")},
+    )
     by_id = {r.id: r for r in runs}
     with_curves = [r.id for r in runs if r.status.has_model]
-    chosen = st.multiselect("Compare the curves of", with_curves, default=with_curves[:2], key="compare",
-                            format_func=lambda i: f"run {i} ({by_id[i].config.get('architecture')})")
+    chosen = st.multiselect(
+        "Compare the curves of",
+        with_curves,
+        default=with_curves[:2],
+        key="compare",
+        format_func=lambda i: f"run {i} ({by_id[i].config.get('architecture')})",
+    )
     if chosen:
         runview.compare(chosen, by_id)
     st.markdown("**A run's model**")
-    run_id = st.selectbox("Run", list(by_id), key="selected_run", format_func=lambda i: f"run {i}: {by_id[i].status.value}")
+    run_id = st.selectbox(
+        "Run", list(by_id), key="selected_run", format_func=lambda i: f"run {i}: {by_id[i].status.value}"
+    )
     run_actions(by_id[run_id])
 
 
@@ -102,7 +124,7 @@ def run_actions(run):
                 st.code(run.log_tail or "(empty)")
     if run.outcome:
         st.caption(f"When it finished: {run.outcome}")
-    models = common.catalog()
+    models = serving.catalog()
     info = models.find(run.model_name) if run.model_name else None
     if info is None:
         if run.status.has_model:
@@ -116,13 +138,19 @@ def run_actions(run):
             models.activate(info.name)
             st.toast(f"{info.name} now serves every session.")
             st.rerun()
-    columns[1].download_button("Download .keras", data=info.path.read_bytes(), file_name=info.path.name,
-                               mime="application/octet-stream", key="download_model", width="stretch")
+    columns[1].download_button(
+        "Download .keras",
+        data=info.path.read_bytes(),
+        file_name=info.path.name,
+        mime="application/octet-stream",
+        key="download_model",
+        width="stretch",
+    )
     if columns[2].button("Delete", key="delete", disabled=not allowed, width="stretch") and access.may_train():
         try:
             models.delete(info.name)
-        except ValueError as refused:
-            st.warning(str(refused))
+        except Refused as refusal:
+            st.warning(str(refusal))
             return
         store().delete_run(run.id)
         st.rerun()
@@ -140,10 +168,14 @@ except RunsUnavailable as broken:
 controls(active)
 if active is not None:
     st.fragment(runview.live_view, run_every=1.0)(active.id)
-elif common.settings().training == "queue":
-    st.caption("No run in progress. Runs are queued for a training worker on another machine "
-               "(scripts/worker.py); their progress shows here live.")
+elif state.settings().training == "queue":
+    st.caption(
+        "No run in progress. Runs are queued for a training worker on another machine "
+        "(scripts/worker.py); their progress shows here live."
+    )
 else:
-    st.caption(f"No run in progress. Training runs on {runview.device_line()} in a process of its own: "
-               "it goes on when you leave this page, and everyone who opens it sees it live.")
+    st.caption(
+        f"No run in progress. Training runs on {runview.device_line()} in a process of its own: "
+        "it goes on when you leave this page, and everyone who opens it sees it live."
+    )
 history(active)

@@ -58,8 +58,14 @@ class EpochClock(keras.callbacks.Callback):
         # The trainer wraps the network with augmentation; score the network itself.
         network = next((layer for layer in self.model.layers if isinstance(layer, keras.Model)), self.model)
         accuracy = evaluate_arrays(network, self.x_test, self.y_test)["test_accuracy"]
-        self.epochs.append({"epoch": epoch + 1, "seconds": seconds, "test_accuracy": accuracy,
-                            "since_start_s": time.time() - PROCESS_STARTED})
+        self.epochs.append(
+            {
+                "epoch": epoch + 1,
+                "seconds": seconds,
+                "test_accuracy": accuracy,
+                "since_start_s": time.time() - PROCESS_STARTED,
+            }
+        )
         if self.stop_at and accuracy >= self.stop_at:
             self.model.stop_training = True
 
@@ -80,7 +86,7 @@ def run_recipe_here(recipe, epochs, mnist_dir, stop_at=None):
     clock = EpochClock(*data[1], stop_at=stop_at)
     result = train(config, data, callbacks=[clock])
     return {
-        "recipe": recipe,
+        "name": recipe,
         "config": config.to_dict(),
         "epochs": clock.epochs,
         "final_test_accuracy": result.test_accuracy,
@@ -129,8 +135,13 @@ def in_child(command, recipe, *args):
     """Run `python -m benchmarks.recipes COMMAND RECIPE ARGS` and return its JSON report."""
     args = (command, recipe, *args)
     env = {**os.environ, **child_env(recipe), "LENET_PROCESS_STARTED": str(time.time())}
-    run = subprocess.run([sys.executable, "-m", "benchmarks.recipes", *map(str, args)], cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.recipes", *map(str, args)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if run.returncode != 0:
         raise RuntimeError(f"benchmarks.recipes {' '.join(map(str, args))} failed:\n{run.stderr[-2000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -144,8 +155,12 @@ def summarize(report):
         elapsed += epoch["seconds"]
         if time_to_target is None and epoch["test_accuracy"] >= TARGET_ACCURACY:
             time_to_target, wall_to_target = elapsed, epoch["since_start_s"]
-    return {"time_to_99_s": time_to_target, "wall_to_99_s": wall_to_target, "trained_s": elapsed,
-            "best_test_accuracy": max(e["test_accuracy"] for e in report["epochs"])}
+    return {
+        "time_to_99_s": time_to_target,
+        "wall_to_99_s": wall_to_target,
+        "trained_s": elapsed,
+        "best_test_accuracy": max(e["test_accuracy"] for e in report["epochs"]),
+    }
 
 
 # The parent's clock reading when it launched this process: wall time counts from there.

@@ -32,7 +32,7 @@ def phone_photo(width=3000, height=4000):
 
 def dots_png(count, spacing=10, dot=4):
     """White paper with a `count`-dot square grid of black dots: a few KB that once cost minutes."""
-    side = int(round(count ** 0.5)) * spacing
+    side = int(round(count**0.5)) * spacing
     pattern = np.full((side, side), 255, np.uint8)
     for y in range(0, side, spacing):
         for x in range(0, side, spacing):

@@ -14,15 +14,15 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.samples import canvas_drawing, dots_png, just_under_the_pixel_cap, phone_photo
-from lenet.jobs import supervisor
-from lenet.nets import gallery
 from lenet.config import PROJECT_ROOT
 from lenet.images.files import ImageRefused, open_image
-from lenet.nets.inference import Predictor
-from lenet.nets.modelio import load_model
 from lenet.images.preprocess import prepare_digits
 from lenet.images.reading import read
+from lenet.jobs import supervisor
 from lenet.jobs.runs import RunStore
+from lenet.nets import gallery
+from lenet.nets.inference import Predictor
+from lenet.nets.modelio import load_model
 from lenet.nets.training import TrainConfig
 
 
@@ -43,8 +43,11 @@ def measure_latency(predictor, model, repeats=300):
     times = _times_ms(lambda: read(image, predictor), repeats, warm_up=10)
     model_input = read(image, predictor).digits[0].input[None, ..., None]
     predict_times = _times_ms(lambda: model.predict(model_input, verbose=0), 30)
-    return {"latency_ms_p50": float(np.percentile(times, 50)), "latency_ms_p95": float(np.percentile(times, 95)),
-            "predict_ms_p50": float(np.percentile(predict_times, 50))}
+    return {
+        "latency_ms_p50": float(np.percentile(times, 50)),
+        "latency_ms_p95": float(np.percentile(times, 95)),
+        "predict_ms_p50": float(np.percentile(predict_times, 50)),
+    }
 
 
 def measure_preprocessing(canvas_repeats=200, photo_repeats=7):
@@ -54,7 +57,9 @@ def measure_preprocessing(canvas_repeats=200, photo_repeats=7):
     assert len(prepare_digits(open_image(photo))[1]) == 1  # the photo is read as one digit
     return {
         "preprocess_canvas_ms_p50": statistics.median(_times_ms(lambda: prepare_digits(canvas), canvas_repeats)),
-        "preprocess_photo_ms_p50": statistics.median(_times_ms(lambda: prepare_digits(open_image(photo)), photo_repeats)),
+        "preprocess_photo_ms_p50": statistics.median(
+            _times_ms(lambda: prepare_digits(open_image(photo)), photo_repeats)
+        ),
     }
 
 
@@ -66,16 +71,21 @@ def measure_test_set(predictor, x_test, repeats=3):
 def measure_hostile_pictures(repeats=3):
     """Server time for the pictures that once stalled it: dot patterns (refused) and a
     39.7-megapixel PNG (read), from the bytes to the answer or the refusal."""
+
     def seconds(data):
         def work():
             try:
                 prepare_digits(open_image(data))
             except ImageRefused:
                 pass
+
         return statistics.median(_times_ms(work, repeats)) / 1000
 
-    return {"dots_10000_s": seconds(dots_png(10_000)), "dots_65536_s": seconds(dots_png(65_536)),
-            "png_39_7_megapixels_s": seconds(just_under_the_pixel_cap("RGB"))}
+    return {
+        "dots_10000_s": seconds(dots_png(10_000)),
+        "dots_65536_s": seconds(dots_png(65_536)),
+        "png_39_7_megapixels_s": seconds(just_under_the_pixel_cap("RGB")),
+    }
 
 
 def measure_gallery_first_pass(model_path, x_test, y_test):
@@ -96,8 +106,9 @@ def measure_cold_start(repeats=3):
         times = []
         for _ in range(repeats):
             started = time.perf_counter()
-            run = subprocess.run([sys.executable, "scripts/predict.py", str(drawing)], cwd=PROJECT_ROOT,
-                                 capture_output=True, text=True)
+            run = subprocess.run(
+                [sys.executable, "scripts/predict.py", str(drawing)], cwd=PROJECT_ROOT, capture_output=True, text=True
+            )
             if run.returncode != 0:
                 raise RuntimeError(f"cold start failed:\n{run.stderr[-2000:]}")
             times.append(time.perf_counter() - started)
@@ -116,8 +127,13 @@ def measure_job_overhead(settings, rounds=2):
         store = RunStore.of(settings)
         for _ in range(rounds):
             started = time.perf_counter()
-            subprocess.run([sys.executable, "scripts/train.py", "--quiet", "--output", str(Path(folder) / "script.keras")],
-                           cwd=PROJECT_ROOT, env={**os.environ, **settings.environment()}, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "scripts/train.py", "--quiet", "--output", str(Path(folder) / "script.keras")],
+                cwd=PROJECT_ROOT,
+                env={**os.environ, **settings.environment()},
+                check=True,
+                capture_output=True,
+            )
             times["script"].append(time.perf_counter() - started)
             started = time.perf_counter()
             run_id = supervisor.start_training(settings, TrainConfig(), store=store)

@@ -22,12 +22,21 @@ def measure_teaching(per_class=5, seed=7):
             (digits / str(label)).mkdir(parents=True, exist_ok=True)
             Image.fromarray(canvas).save(digits / str(label) / f"{index}.png")
         started = time.perf_counter()
-        run = subprocess.run([sys.executable, "scripts/teach.py", str(digits), "--output", str(Path(folder) / "taught.keras"),
-                              "--json"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        run = subprocess.run(
+            [sys.executable, "scripts/teach.py", str(digits), "--output", str(Path(folder) / "taught.keras"), "--json"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - started
     if run.returncode != 0:
         raise RuntimeError(f"scripts/teach.py failed:\n{run.stderr[-2000:]}")
     figures = json.loads(run.stdout)
-    return {"teach_digits": figures["digits"], "teach_fine_tune_s": figures["fine_tune_s"],
-            "teach_with_held_out_s": figures["total_s"], "teach_wall_s": wall,
-            "teach_mnist_before": figures["mnist_before"], "teach_mnist_after": figures["mnist_after"]}
+    return {
+        "teach_digits": figures["digits"],
+        "teach_fine_tune_s": figures["fine_tune_s"],
+        "teach_with_held_out_s": figures["total_s"],
+        "teach_wall_s": wall,
+        "teach_mnist_before": figures["mnist_before"],
+        "teach_mnist_after": figures["mnist_after"],
+    }

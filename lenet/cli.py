@@ -7,10 +7,7 @@ import sys
 from pathlib import Path
 
 from lenet.config import Settings
-from lenet.datasets.mnist import MnistCorrupt, MnistNotFound
-from lenet.nets.modelio import ModelFileError
-
-FRIENDLY_ERRORS = (MnistNotFound, MnistCorrupt, ModelFileError)
+from lenet.errors import Refused
 
 
 def add_mnist_argument(parser):
@@ -35,8 +32,13 @@ def add_config_arguments(parser, config_class, skip=()):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text)
         else:
             kind = {"int": int, "float": float, "str": str}.get(field.type, field.type)
-            parser.add_argument(flag, type=kind, default=field.default, choices=field.metadata.get("choices"),
-                                help=f"{help_text} (default: {field.default})")
+            parser.add_argument(
+                flag,
+                type=kind,
+                default=field.default,
+                choices=field.metadata.get("choices"),
+                help=f"{help_text} (default: {field.default})",
+            )
 
 
 def config_from_args(config_class, args, **fixed):
@@ -44,7 +46,7 @@ def config_from_args(config_class, args, **fixed):
     values.update(fixed)
     try:
         return config_class(**values)
-    except ValueError as error:
+    except Refused as error:
         sys.exit(f"error: {error}")
 
 
@@ -52,7 +54,7 @@ def run_main(main):
     """Run `main()`, turning the library's expected failures into one line on stderr."""
     try:
         sys.exit(main())
-    except FRIENDLY_ERRORS as error:
+    except Refused as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -8,7 +8,10 @@ Command-line flags, sidebar widgets and saved metadata all map onto the names he
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
+
+from lenet.errors import InvalidSetting
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +20,7 @@ IMAGE_SIZE = 28
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
+MNIST_TRAIN_IMAGES = 60_000
 
 # The network a new training run builds unless told otherwise.
 DEFAULT_ARCHITECTURE = "lenet5"
@@ -69,19 +73,23 @@ class Config:
             value = getattr(self, field.name)
             meta = field.metadata
             if "choices" in meta and value not in meta["choices"]:
-                raise ValueError(f"{field.name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
+                raise InvalidSetting(f"{field.name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
             if "min" in meta and not meta["min"] <= value:
-                raise ValueError(f"{field.name} must be at least {meta['min']}, not {value}.")
+                raise InvalidSetting(f"{field.name} must be at least {meta['min']}, not {value}.")
             if "max" in meta and not value <= meta["max"]:
-                raise ValueError(f"{field.name} must be at most {meta['max']}, not {value}.")
+                raise InvalidSetting(f"{field.name} must be at most {meta['max']}, not {value}.")
 
     def to_dict(self):
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values):
-        """Build from saved or user-supplied values, ignoring keys this version doesn't know."""
+        """Build from saved or user-supplied values; keys this version doesn't know are named in
+        a warning (a model saved by another version) and left out."""
         known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            warnings.warn(f"{cls.__name__} does not know {', '.join(unknown)}; left out.", stacklevel=2)
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
@@ -114,9 +122,9 @@ class Settings:
 
     def __post_init__(self):
         if self.training not in TRAINING_MODES:
-            raise ValueError(f"training must be one of {', '.join(TRAINING_MODES)}, not {self.training!r}.")
+            raise InvalidSetting(f"training must be one of {', '.join(TRAINING_MODES)}, not {self.training!r}.")
         if self.keep_versions < 1:
-            raise ValueError(f"keep_versions must be at least 1, not {self.keep_versions}.")
+            raise InvalidSetting(f"keep_versions must be at least 1, not {self.keep_versions}.")
 
     @classmethod
     def from_env(cls, environ=None, secrets=None):
@@ -136,9 +144,14 @@ class Settings:
 
     def environment(self):
         """Environment variables that rebuild these settings (the password stays out)."""
-        values = {"LENET_DATA_DIR": self.data_dir, "MNIST_DIR": self.mnist_dir, "LENET_RUNS_DB": self.runs_db,
-                  "LENET_RUNS_JOURNAL": self.runs_journal, "LENET_TRAINING": self.training,
-                  "LENET_KEEP_VERSIONS": self.keep_versions}
+        values = {
+            "LENET_DATA_DIR": self.data_dir,
+            "MNIST_DIR": self.mnist_dir,
+            "LENET_RUNS_DB": self.runs_db,
+            "LENET_RUNS_JOURNAL": self.runs_journal,
+            "LENET_TRAINING": self.training,
+            "LENET_KEEP_VERSIONS": self.keep_versions,
+        }
         return {name: str(value) for name, value in values.items() if value is not None}
 
     # Where things live in the data folder.

@@ -21,9 +21,9 @@ import _path  # noqa: F401
 import keras
 
 from benchmarks import recipes, serving, teaching
-from lenet.jobs.catalog import Catalog
 from lenet.cli import add_mnist_argument, print_json, run_main, settings_from_args
 from lenet.datasets.mnist import load_mnist
+from lenet.jobs.catalog import Catalog
 from lenet.nets.devices import describe_device
 from lenet.nets.inference import Predictor
 from lenet.nets.modelio import load_model
@@ -32,12 +32,20 @@ from lenet.nets.modelio import load_model
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--classic-epochs", type=int, default=15,
-                        help="cap on the classic recipe's epochs (it stops earlier once at 99%%; default 15)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="timed epochs of each recipe, for seconds per epoch (default 5)")
-    parser.add_argument("--job-overhead", action="store_true",
-                        help="also time the default run as a Train-page job against scripts/train.py (+2-3 min)")
+    parser.add_argument(
+        "--classic-epochs",
+        type=int,
+        default=15,
+        help="cap on the classic recipe's epochs (it stops earlier once at 99%%; default 15)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="timed epochs of each recipe, for seconds per epoch (default 5)"
+    )
+    parser.add_argument(
+        "--job-overhead",
+        action="store_true",
+        help="also time the default run as a Train-page job against scripts/train.py (+2-3 min)",
+    )
     add_mnist_argument(parser)
     args = parser.parse_args()
     settings = settings_from_args(args)
@@ -45,7 +53,9 @@ def main():
 
     _, (x_test, y_test) = load_mnist(settings.mnist_dir)  # fail early, with the friendly message, if absent
     default_epochs = recipes.recipes(args.classic_epochs)["default"].epochs
-    epoch_times = {recipe: recipes.in_child("epochs", recipe, args.rounds, mnist_dir) for recipe in ("classic", "default")}
+    epoch_times = {
+        recipe: recipes.in_child("epochs", recipe, args.rounds, mnist_dir) for recipe in ("classic", "default")
+    }
     classic_epoch_s, default_epoch_s = (statistics.median(epoch_times[k]) for k in ("classic", "default"))
     reports = {
         "classic": recipes.in_child("run", "classic", args.classic_epochs, mnist_dir, recipes.TARGET_ACCURACY),
@@ -72,7 +82,9 @@ def main():
         "default_repeat_wall_to_99_s": again["wall_to_99_s"],
         "default_recipe": reports["default"]["recipe"],
         # TensorFlow's kernels: the classic recipe gets TensorFlow's own choice for this CPU.
-        "classic_tf_onednn": recipes.child_env("classic").get("TF_ENABLE_ONEDNN_OPTS", os.environ.get("TF_ENABLE_ONEDNN_OPTS")),
+        "classic_tf_onednn": recipes.child_env("classic").get(
+            "TF_ENABLE_ONEDNN_OPTS", os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+        ),
         "compile_s": reports["default"]["compile_s"],
         "repeat_compile_s": reports["default_again"]["compile_s"],
         "classic_best_test_accuracy": classic["best_test_accuracy"],
@@ -111,29 +123,57 @@ def print_table(result):
     rows = [
         ("device (backend)", f"{result['device']} ({result['backend']})"),
         ("default recipe", result["default_recipe"]),
-        ("compile: first run / repeated run", f"{seconds(result['compile_s'])} / {seconds(result['repeat_compile_s'])}"),
-        ("seconds per 60k-image epoch: classic / default", f"{result['classic_epoch_s']:.2f} / {result['default_epoch_s']:.2f}  (x{result['epoch_speedup']:.1f})"),
-        ("time to 99% test accuracy: classic / default", f"{seconds(result['classic_time_to_99_s'])} / {seconds(result['default_time_to_99_s'])}"),
-        ("wall time from process start to 99%: classic / default / default again",
-         f"{seconds(result['classic_wall_to_99_s'])} / {seconds(result['default_wall_to_99_s'])} / "
-         f"{seconds(result['default_repeat_wall_to_99_s'])}"),
-        ("time to 99% ratio (default / classic)", f"{result['time_to_99_ratio']:.2f}" if result["time_to_99_ratio"] else f"<= {result.get('time_to_99_ratio_at_most', float('nan')):.2f}"),
+        (
+            "compile: first run / repeated run",
+            f"{seconds(result['compile_s'])} / {seconds(result['repeat_compile_s'])}",
+        ),
+        (
+            "seconds per 60k-image epoch: classic / default",
+            f"{result['classic_epoch_s']:.2f} / {result['default_epoch_s']:.2f}  (x{result['epoch_speedup']:.1f})",
+        ),
+        (
+            "time to 99% test accuracy: classic / default",
+            f"{seconds(result['classic_time_to_99_s'])} / {seconds(result['default_time_to_99_s'])}",
+        ),
+        (
+            "wall time from process start to 99%: classic / default / default again",
+            f"{seconds(result['classic_wall_to_99_s'])} / {seconds(result['default_wall_to_99_s'])} / "
+            f"{seconds(result['default_repeat_wall_to_99_s'])}",
+        ),
+        (
+            "time to 99% ratio (default / classic)",
+            f"{result['time_to_99_ratio']:.2f}"
+            if result["time_to_99_ratio"]
+            else f"<= {result.get('time_to_99_ratio_at_most', float('nan')):.2f}",
+        ),
         ("default recipe final test accuracy", f"{result['default_final_test_accuracy']:.4f}"),
         ("drawing to answer p50 / p95", f"{result['latency_ms_p50']:.2f} / {result['latency_ms_p95']:.2f} ms"),
         ("model.predict p50 (for contrast)", f"{result['predict_ms_p50']:.1f} ms"),
-        ("preprocessing p50: canvas / 12 MP photo JPEG", f"{result['preprocess_canvas_ms_p50']:.2f} / {result['preprocess_photo_ms_p50']:.0f} ms"),
+        (
+            "preprocessing p50: canvas / 12 MP photo JPEG",
+            f"{result['preprocess_canvas_ms_p50']:.2f} / {result['preprocess_photo_ms_p50']:.0f} ms",
+        ),
         ("10,000 test images", f"{result['test_set_predict_s']:.2f} s"),
         ("Gallery's first pass (load, read 10,000, cache)", f"{result['gallery_first_pass_s']:.2f} s"),
         ("cold start to first answer", f"{result['cold_start_s']:.1f} s"),
         ("peak memory of a training run", f"{result['train_peak_rss_mb']:.0f} MB"),
-        ("teaching 50 digits: fine-tune / with held-out folds / process start to saved",
-         f"{result['teach_fine_tune_s']:.1f} / {result['teach_with_held_out_s']:.1f} / {result['teach_wall_s']:.1f} s"),
-        ("hostile pictures: 10,000 dots / 65,536 dots / 39.7 MP PNG",
-         f"{result['dots_10000_s']:.2f} / {result['dots_65536_s']:.2f} / {result['png_39_7_megapixels_s']:.2f} s"),
+        (
+            "teaching 50 digits: fine-tune / with held-out folds / process start to saved",
+            f"{result['teach_fine_tune_s']:.1f} / {result['teach_with_held_out_s']:.1f} / "
+            f"{result['teach_wall_s']:.1f} s",
+        ),
+        (
+            "hostile pictures: 10,000 dots / 65,536 dots / 39.7 MP PNG",
+            f"{result['dots_10000_s']:.2f} / {result['dots_65536_s']:.2f} / {result['png_39_7_megapixels_s']:.2f} s",
+        ),
     ]
     if "job_run_s" in result:
-        rows.append(("default run: Train-page job / scripts/train.py",
-                     f"{result['job_run_s']:.1f} / {result['script_run_s']:.1f} s  (overhead {result['job_overhead']:+.0%})"))
+        rows.append(
+            (
+                "default run: Train-page job / scripts/train.py",
+                f"{result['job_run_s']:.1f} / {result['script_run_s']:.1f} s  (overhead {result['job_overhead']:+.0%})",
+            )
+        )
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -1,7 +1,7 @@
 """Score a model file on the 10,000 MNIST test images.
 
-    python scripts/evaluate.py models/lenet5.keras
-    python scripts/evaluate.py models/lenet5.keras --json
+python scripts/evaluate.py models/lenet5.keras
+python scripts/evaluate.py models/lenet5.keras --json
 """
 
 import argparse
@@ -28,8 +28,10 @@ def main():
         print_json(report)
         return 0
     print(f"{args.model}: {report['num_params']:,} parameters")
-    print(f"test accuracy {report['test_accuracy']:.4f}  test loss {report['test_loss']:.4f}  "
-          f"({report['num_errors']} errors in {report['num_images']} images)")
+    print(
+        f"test accuracy {report['test_accuracy']:.4f}  test loss {report['test_loss']:.4f}  "
+        f"({report['num_errors']} errors in {report['num_images']} images)"
+    )
     print("per-class accuracy: " + "  ".join(f"{d}: {a:.4f}" for d, a in enumerate(report["per_class_accuracy"])))
     print("confusion matrix (rows: true digit, columns: predicted):")
     print("      " + "".join(f"{d:>6}" for d in range(10)))

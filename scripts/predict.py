@@ -12,12 +12,12 @@ import argparse
 
 import _path  # noqa: F401
 
-from lenet.jobs.catalog import Catalog
 from lenet.cli import print_json, run_main, settings_from_args
 from lenet.images.files import ImageRefused, open_image
+from lenet.images.reading import read
+from lenet.jobs.catalog import Catalog
 from lenet.nets.inference import Predictor
 from lenet.nets.modelio import load_model
-from lenet.images.reading import read
 
 
 def main():
@@ -37,13 +37,17 @@ def main():
             results.append({"path": path, "error": str(refusal)})
             continue
         scale = max(image.info["original_size"]) / max(image.size)  # boxes in the file's own pixels
-        results.append({
-            "path": path,
-            "digits": reading.text,
-            "confidence": round(reading.confidence, 4),
-            "per_digit": [{"digit": d.value, "confidence": round(d.confidence, 4), "box": [round(v * scale) for v in d.box]}
-                          for d in reading.digits],
-        })
+        results.append(
+            {
+                "path": path,
+                "digits": reading.text,
+                "confidence": round(reading.confidence, 4),
+                "per_digit": [
+                    {"digit": d.value, "confidence": round(d.confidence, 4), "box": [round(v * scale) for v in d.box]}
+                    for d in reading.digits
+                ],
+            }
+        )
     if args.json:
         print_json(results)
     else:

@@ -12,16 +12,21 @@ accuracy on the folder's digits that each fine-tune did not see (cross-validated
 
 import argparse
 import sys
-from pathlib import Path
 
 import _path  # noqa: F401
 
+from lenet.cli import (
+    add_config_arguments,
+    add_mnist_argument,
+    config_from_args,
+    print_json,
+    run_main,
+    settings_from_args,
+)
 from lenet.jobs.catalog import Catalog
-from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, print_json, run_main, settings_from_args
-from lenet.people.collection import CollectionRefused, read_image_folder
-from lenet.datasets.mnist import load_mnist_with_source
-from lenet.nets.modelio import load_model, save_model
-from lenet.people.teach import TeachConfig, TeachRefused, teach, teach_metadata
+from lenet.jobs.pipeline import teach_and_save
+from lenet.people.collection import read_image_folder
+from lenet.people.teach import TeachConfig
 
 
 def main():
@@ -35,25 +40,20 @@ def main():
     args = parser.parse_args()
     config = config_from_args(TeachConfig, args, collection=args.folder, base_model=args.model or "")
     settings = settings_from_args(args)
-    try:
-        x_own, y_own, skipped = read_image_folder(args.folder)
-        for line in skipped:
-            print(f"skipped {line}", file=sys.stderr)
-        base_path = args.model or Catalog(settings).default_path
-        base = load_model(base_path)
-        mnist, source = load_mnist_with_source(settings.mnist_dir)
-        result = teach(base, x_own, y_own, mnist, config)
-    except (CollectionRefused, TeachRefused) as refusal:
-        sys.exit(f"error: {refusal}")
-    metadata = teach_metadata(result, Path(base_path).stem, Path(args.output).stem, source)
-    save_model(result.model, args.output, metadata)
+    x_own, y_own, skipped = read_image_folder(args.folder)
+    for line in skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    base_path = args.model or Catalog(settings).default_path
+    result, _ = teach_and_save(settings, base_path, x_own, y_own, config, args.output)
     figures = {**result.figures(), "output": args.output, "skipped": len(skipped)}
     if args.json:
         print_json(figures)
         return 0
     after = f"{result.own_after:.2%}" if result.own_after is not None else result.held_out
-    print(f"{result.digits} digits of {', '.join(map(str, result.classes))} taught in {result.fine_tune_s:.1f} s "
-          f"({result.total_s:.1f} s with the held-out figures)")
+    print(
+        f"{result.digits} digits of {', '.join(map(str, result.classes))} taught in {result.fine_tune_s:.1f} s "
+        f"({result.total_s:.1f} s with the held-out figures)"
+    )
     print(f"your digits, not seen by the fine-tune ({result.held_out}): {result.own_before:.2%} -> {after}")
     print(f"MNIST test set: {result.mnist_before:.2%} -> {result.mnist_after:.2%}")
     print(f"saved: {args.output}")

@@ -1,7 +1,7 @@
 """Train a registered architecture on MNIST and save it as a model file with metadata.
 
-    python scripts/train.py --architecture lenet5 --epochs 1
-    python scripts/train.py --architecture lenet_bn --epochs 30 --output models/lenet_bn.keras
+python scripts/train.py --architecture lenet5 --epochs 1
+python scripts/train.py --architecture lenet_bn --epochs 30 --output models/lenet_bn.keras
 """
 
 import argparse
@@ -10,11 +10,8 @@ import datetime
 import _path  # noqa: F401
 
 from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, run_main, settings_from_args
-from lenet.people.collection import Collections
-from lenet.datasets.mnist import load_mnist_with_source
-from lenet.nets.devices import enable_compilation_cache
-from lenet.nets.modelio import build_metadata, save_model
-from lenet.nets.training import TrainConfig, train
+from lenet.jobs.pipeline import train_and_save
+from lenet.nets.training import TrainConfig
 
 
 def main():
@@ -27,16 +24,14 @@ def main():
     train_config = config_from_args(TrainConfig, args)
     settings = settings_from_args(args)
 
-    enable_compilation_cache(settings.cache_dir / "xla")
-    data, source = load_mnist_with_source(settings.mnist_dir)
-    starter = Collections(settings.collections_dir).starter_digits(train_config.starter)
-    result = train(train_config, data, verbose=0 if args.quiet else 1, starter=starter)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     output = args.output or settings.trained_dir / f"{train_config.architecture}-{stamp}.keras"
-    save_model(result.model, output, build_metadata(result, data_source=source))
-    print(f"test accuracy: {result.test_accuracy:.4f}  test loss: {result.test_loss:.4f}  "
-          f"({len(result.history)} epochs in {result.train_seconds:.1f} s on {result.device}, {result.precision}, "
-          f"{result.recipe})")
+    result, _ = train_and_save(settings, train_config, output, verbose=0 if args.quiet else 1)
+    print(
+        f"test accuracy: {result.test_accuracy:.4f}  test loss: {result.test_loss:.4f}  "
+        f"({len(result.history)} epochs in {result.train_seconds:.1f} s on {result.device}, {result.precision}, "
+        f"{result.recipe})"
+    )
     print(f"saved: {output}")
     return 0
 

@@ -12,8 +12,8 @@ import argparse
 
 import _path  # noqa: F401
 
-from lenet.jobs import supervisor
 from lenet.cli import run_main, settings_from_args
+from lenet.jobs import supervisor
 from lenet.nets.devices import describe_device
 
 

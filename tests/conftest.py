@@ -7,10 +7,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from app_pages.access import throttle
-from lenet.jobs.catalog import Catalog
-from lenet.config import PROJECT_ROOT as ROOT
+from lenet.config import PROJECT_ROOT as ROOT  # noqa: F401 (test modules import it from here)
 from lenet.config import Settings
 from lenet.datasets.mnist import MnistNotFound, load_mnist
+from lenet.jobs.catalog import Catalog
 from lenet.nets.inference import Predictor
 from lenet.nets.modelio import load_model
 
@@ -48,8 +48,15 @@ def draw_digit(digit, size=28, scale=1.0, shift=(0, 0), angle=0.0, width=None, r
     """A digit glyph in MNIST convention (white on black, uint8), from Pillow's font."""
     canvas = Image.new("L", (112, 112), 0)
     font = ImageFont.load_default(size=int(96 * scale))
-    ImageDraw.Draw(canvas).text((56 + shift[0], 56 + shift[1]), str(digit), fill=255, font=font, anchor="mm",
-                                stroke_width=width or 0, stroke_fill=255)
+    ImageDraw.Draw(canvas).text(
+        (56 + shift[0], 56 + shift[1]),
+        str(digit),
+        fill=255,
+        font=font,
+        anchor="mm",
+        stroke_width=width or 0,
+        stroke_fill=255,
+    )
     if angle:
         canvas = canvas.rotate(angle, resample=Image.Resampling.BILINEAR)
     return np.asarray(canvas.resize((size, size), Image.Resampling.LANCZOS))
@@ -59,10 +66,12 @@ def tiny_digits(n, seed=0):
     """`n` generated 28x28 digits with labels: a learnable stand-in for MNIST."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n)
-    images = np.stack([
-        draw_digit(d, scale=rng.uniform(0.8, 1.1), shift=tuple(rng.integers(-6, 7, 2)), angle=rng.uniform(-10, 10))
-        for d in labels
-    ])
+    images = np.stack(
+        [
+            draw_digit(d, scale=rng.uniform(0.8, 1.1), shift=tuple(rng.integers(-6, 7, 2)), angle=rng.uniform(-10, 10))
+            for d in labels
+        ]
+    )
     return images.astype(np.uint8), labels.astype(np.uint8)
 
 

@@ -19,8 +19,15 @@ from lenet.nets.device_loop import call_lengths, fit_on_device
 from lenet.nets.training import TrainConfig, build_for_training, split_data, steps_per_epoch, train
 
 # 480 images to fit in batches of 48: 10 steps an epoch, more than one compiled call on a CPU.
-CONFIG = TrainConfig(architecture="lenet5", epochs=4, batch_size=48, learning_rate=3e-3, validation_split=0.2, starter=0,
-                     pipeline="device")
+CONFIG = TrainConfig(
+    architecture="lenet5",
+    epochs=4,
+    batch_size=48,
+    learning_rate=3e-3,
+    validation_split=0.2,
+    starter=0,
+    pipeline="device",
+)
 DATA = tiny_digits(600, seed=1), tiny_digits(200, seed=2)
 
 
@@ -77,8 +84,13 @@ def largest_difference(weights, others):
 def learn():
     recorder = Recorder()
     result = train(CONFIG, DATA, callbacks=[recorder])
-    return {"test_accuracy": result.test_accuracy, "history": result.history, "recipe": result.recipe,
-            "compile_seconds": result.compile_seconds, "calls": recorder.calls}
+    return {
+        "test_accuracy": result.test_accuracy,
+        "history": result.history,
+        "recipe": result.recipe,
+        "compile_seconds": result.compile_seconds,
+        "calls": recorder.calls,
+    }
 
 
 def stop():
@@ -87,9 +99,12 @@ def stop():
     trainer, _ = build_for_training(CONFIG, steps_per_epoch(CONFIG, len(DATA[0][0])))
     recorder = Recorder()
     fit = fit_on_device(trainer, CONFIG, x_fit, y_fit, validation, [recorder, StopInSecondEpoch()])
-    return {"epochs_run": len(fit.history), "iterations": int(trainer.optimizer.iterations.value),
-            "moved_since_first_epoch": largest_difference(network_of(trainer).get_weights(), recorder.weights[0]),
-            "compile_seconds": fit.compile_seconds}
+    return {
+        "epochs_run": len(fit.history),
+        "iterations": int(trainer.optimizer.iterations.value),
+        "moved_since_first_epoch": largest_difference(network_of(trainer).get_weights(), recorder.weights[0]),
+        "compile_seconds": fit.compile_seconds,
+    }
 
 
 def restore_best():
@@ -97,16 +112,23 @@ def restore_best():
     result = train(CONFIG, DATA, callbacks=[recorder, ZeroWeightsAfterThirdEpoch()])
     val_accuracy = [row["val_accuracy"] for row in result.history]
     best = int(np.argmax(val_accuracy))
-    return {"val_accuracy": val_accuracy, "best_epoch": best,
-            "difference_from_best": largest_difference(result.model.get_weights(), recorder.weights[best]),
-            "difference_from_last": largest_difference(result.model.get_weights(), recorder.weights[-1])}
+    return {
+        "val_accuracy": val_accuracy,
+        "best_epoch": best,
+        "difference_from_best": largest_difference(result.model.get_weights(), recorder.weights[best]),
+        "difference_from_last": largest_difference(result.model.get_weights(), recorder.weights[-1]),
+    }
 
 
 if __name__ == "__main__":
     cache_dir, *options = sys.argv[1:]
     devices.enable_compilation_cache(cache_dir)
-    report = {"backend": keras.backend.backend(), "on_gpu": bool(devices.gpu_names()),
-              "call_lengths": call_lengths(steps_per_epoch(CONFIG, len(DATA[0][0]))), "learn": learn()}
+    report = {
+        "backend": keras.backend.backend(),
+        "on_gpu": bool(devices.gpu_names()),
+        "call_lengths": call_lengths(steps_per_epoch(CONFIG, len(DATA[0][0]))),
+        "learn": learn(),
+    }
     if "--warm" not in options:
         report.update(stop=stop(), restore_best=restore_best())
     print(json.dumps(report))

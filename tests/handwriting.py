@@ -11,20 +11,30 @@ from PIL import Image, ImageDraw
 
 
 def _ellipse(cx, cy, rx, ry, start=-90, end=270, n=28):
-    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
-            for a in np.linspace(start, end, n)]
+    return [
+        (cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a))) for a in np.linspace(start, end, n)
+    ]
 
 
 STROKES = {
     0: [_ellipse(0.5, 0.5, 0.3, 0.45)],
     1: [[(0.55, 0.05), (0.45, 0.95)]],
     2: [_ellipse(0.5, 0.3, 0.3, 0.25, start=200, end=380, n=12) + [(0.6, 0.6), (0.2, 0.95), (0.85, 0.95)]],
-    3: [_ellipse(0.48, 0.27, 0.28, 0.22, start=200, end=450, n=14) + _ellipse(0.48, 0.71, 0.3, 0.24, start=-90, end=150, n=14)],
+    3: [
+        _ellipse(0.48, 0.27, 0.28, 0.22, start=200, end=450, n=14)
+        + _ellipse(0.48, 0.71, 0.3, 0.24, start=-90, end=150, n=14)
+    ],
     4: [[(0.55, 0.05), (0.15, 0.62), (0.88, 0.62)], [(0.66, 0.3), (0.66, 0.95)]],
-    5: [[(0.3, 0.06), (0.8, 0.06)], [(0.3, 0.06), (0.26, 0.45)] + _ellipse(0.5, 0.67, 0.3, 0.26, start=-120, end=150, n=16)],
+    5: [
+        [(0.3, 0.06), (0.8, 0.06)],
+        [(0.3, 0.06), (0.26, 0.45)] + _ellipse(0.5, 0.67, 0.3, 0.26, start=-120, end=150, n=16),
+    ],
     6: [[(0.7, 0.05), (0.42, 0.3), (0.27, 0.55)] + _ellipse(0.5, 0.7, 0.24, 0.24, start=180, end=540, n=20)],
     7: [[(0.15, 0.08), (0.85, 0.08), (0.4, 0.95)]],
-    8: [_ellipse(0.5, 0.27, 0.22, 0.22, start=90, end=450, n=18) + _ellipse(0.5, 0.72, 0.27, 0.23, start=-90, end=270, n=18)],
+    8: [
+        _ellipse(0.5, 0.27, 0.22, 0.22, start=90, end=450, n=18)
+        + _ellipse(0.5, 0.72, 0.27, 0.23, start=-90, end=270, n=18)
+    ],
     9: [_ellipse(0.5, 0.3, 0.25, 0.25, start=0, end=360, n=18) + [(0.75, 0.3), (0.72, 0.95)]],
 }
 
@@ -54,8 +64,15 @@ def default_boxes(count, size):
     width, height = size
     cell = width / max(count, 1)
     side = min(cell * 0.6, height * 0.7)
-    return [(cell * i + (cell - side * 0.7) / 2, (height - side) / 2, cell * i + (cell + side * 0.7) / 2, (height + side) / 2)
-            for i in range(count)]
+    return [
+        (
+            cell * i + (cell - side * 0.7) / 2,
+            (height - side) / 2,
+            cell * i + (cell + side * 0.7) / 2,
+            (height + side) / 2,
+        )
+        for i in range(count)
+    ]
 
 
 def canvas_array(digits, **kwargs):
@@ -76,7 +93,19 @@ def paper(digits, size=(600, 450), width=14):
 # and of teaching do not grade the generator against itself.
 
 CONTINENTAL = {
-    0: [[(0.5, 0.0), (0.2, 0.15), (0.12, 0.5), (0.22, 0.88), (0.5, 1.0), (0.8, 0.86), (0.88, 0.5), (0.78, 0.12), (0.48, 0.02)]],
+    0: [
+        [
+            (0.5, 0.0),
+            (0.2, 0.15),
+            (0.12, 0.5),
+            (0.22, 0.88),
+            (0.5, 1.0),
+            (0.8, 0.86),
+            (0.88, 0.5),
+            (0.78, 0.12),
+            (0.48, 0.02),
+        ]
+    ],
     1: [[(0.15, 0.42), (0.6, 0.0), (0.6, 1.0)], [(0.3, 1.0), (0.9, 1.0)]],
     2: [[(0.15, 0.25), (0.4, 0.0), (0.75, 0.05), (0.8, 0.35), (0.15, 1.0), (0.9, 0.98)]],
     3: [[(0.15, 0.02), (0.85, 0.02), (0.45, 0.42), (0.8, 0.55), (0.85, 0.82), (0.55, 1.0), (0.15, 0.88)]],
@@ -84,7 +113,19 @@ CONTINENTAL = {
     5: [[(0.3, 0.05), (0.22, 0.45), (0.6, 0.38), (0.85, 0.62), (0.7, 0.95), (0.15, 0.92)], [(0.3, 0.04), (0.85, 0.0)]],
     6: [[(0.75, 0.0), (0.22, 0.55), (0.2, 0.85), (0.5, 1.0), (0.8, 0.8), (0.7, 0.55), (0.35, 0.55), (0.22, 0.7)]],
     7: [[(0.1, 0.2), (0.12, 0.02), (0.9, 0.02), (0.4, 1.0)], [(0.35, 0.52), (0.85, 0.5)]],
-    8: [[(0.5, 0.45), (0.2, 0.22), (0.5, 0.0), (0.8, 0.22), (0.5, 0.45), (0.15, 0.72), (0.5, 1.0), (0.85, 0.72), (0.5, 0.45)]],
+    8: [
+        [
+            (0.5, 0.45),
+            (0.2, 0.22),
+            (0.5, 0.0),
+            (0.8, 0.22),
+            (0.5, 0.45),
+            (0.15, 0.72),
+            (0.5, 1.0),
+            (0.85, 0.72),
+            (0.5, 0.45),
+        ]
+    ],
     9: [[(0.85, 0.2), (0.55, 0.0), (0.2, 0.15), (0.22, 0.4), (0.55, 0.48), (0.85, 0.3), (0.85, 0.0), (0.85, 1.0)]],
 }
 
@@ -92,8 +133,9 @@ CONTINENTAL = {
 def _chaikin(points, rounds):
     points = np.asarray(points, float)
     for _ in range(rounds):
-        inner = np.repeat(points[:-1], 2, axis=0) * np.tile([[0.75], [0.25]], (len(points) - 1, 1)) + \
-            np.repeat(points[1:], 2, axis=0) * np.tile([[0.25], [0.75]], (len(points) - 1, 1))
+        inner = np.repeat(points[:-1], 2, axis=0) * np.tile([[0.75], [0.25]], (len(points) - 1, 1)) + np.repeat(
+            points[1:], 2, axis=0
+        ) * np.tile([[0.25], [0.75]], (len(points) - 1, 1))
         points = np.vstack([points[:1], inner, points[-1:]])
     return points
 
@@ -101,9 +143,15 @@ def _chaikin(points, rounds):
 def continental_writer(seed):
     """One writer's constant habits: slant, width, size, place on the canvas, brush, tidiness."""
     rng = np.random.default_rng(seed)
-    return {"slant": rng.uniform(-0.15, 0.35), "width": rng.uniform(0.5, 0.85), "height": rng.uniform(150, 230),
-            "brush": int(rng.choice([8, 12, 18, 18, 24, 30])), "jitter": rng.uniform(0.01, 0.035),
-            "round": int(rng.integers(1, 4)), "points": int(rng.integers(6, 30))}
+    return {
+        "slant": rng.uniform(-0.15, 0.35),
+        "width": rng.uniform(0.5, 0.85),
+        "height": rng.uniform(150, 230),
+        "brush": int(rng.choice([8, 12, 18, 18, 24, 30])),
+        "jitter": rng.uniform(0.01, 0.035),
+        "round": int(rng.integers(1, 4)),
+        "points": int(rng.integers(6, 30)),
+    }
 
 
 def continental_strokes(digit, writer, rng):

@@ -12,10 +12,10 @@ import zipfile
 import zlib
 
 import numpy as np
+from handwriting import draw, paper
 from PIL import Image
 
 from benchmarks.samples import dots_png, just_under_the_pixel_cap
-from handwriting import draw, paper
 
 ERROR = "error"
 
@@ -88,8 +88,10 @@ def float_tiff():
 
 def photo_3000x4000():
     rng = np.random.default_rng(0)
-    ink = np.asarray(draw("9", size=(3000, 4000), width=160, ink=(255,), background=(0,), mode="L",
-                          boxes=[(800, 900, 2200, 3100)]), dtype=np.float32)
+    ink = np.asarray(
+        draw("9", size=(3000, 4000), width=160, ink=(255,), background=(0,), mode="L", boxes=[(800, 900, 2200, 3100)]),
+        dtype=np.float32,
+    )
     paper_level = 215 - np.linspace(0, 50, 3000)[None, :] + rng.normal(0, 3, (4000, 3000))
     return encode(Image.fromarray(np.clip(paper_level - ink * 0.75, 0, 255).astype(np.uint8)), "JPEG", quality=85)
 
@@ -132,13 +134,33 @@ def make_corpus(folder):
         ("jpeg-soi-only.jpg", b"\xff\xd8\xff", ERROR),
         ("gif-header-only.gif", b"GIF89a\x10\x00\x10\x00", ERROR),
         ("bomb-50000.png", _png(50000, 50000, zlib.compress(b"\x00" * 1000)), ERROR),
-        ("bomb-gif.gif", b"GIF89a" + struct.pack("<HH", 65535, 65535) + b"\x00\x00\x00" + b",\x00\x00\x00\x00" + struct.pack("<HH", 65535, 65535) + b"\x00\x02\x02D\x01\x00;", ERROR),
-        ("bomb-bmp.bmp", b"BM" + struct.pack("<IHHI", 0, 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, 30000, 30000, 1, 24, 0, 0, 0, 0, 0, 0) + bytes(64), ERROR),
+        (
+            "bomb-gif.gif",
+            b"GIF89a"
+            + struct.pack("<HH", 65535, 65535)
+            + b"\x00\x00\x00"
+            + b",\x00\x00\x00\x00"
+            + struct.pack("<HH", 65535, 65535)
+            + b"\x00\x02\x02D\x01\x00;",
+            ERROR,
+        ),
+        (
+            "bomb-bmp.bmp",
+            b"BM"
+            + struct.pack("<IHHI", 0, 0, 0, 54)
+            + struct.pack("<IiiHHIIiiII", 40, 30000, 30000, 1, 24, 0, 0, 0, 0, 0, 0)
+            + bytes(64),
+            ERROR,
+        ),
         ("huge-20000x20000.png", huge_blank_png(20000), ERROR),
         ("too-large-11MB.png", good_png + bytes(11 * 2**20), ERROR),
         ("animated-300-frames.gif", animated("GIF", 300, "P"), ERROR),
         ("animated-webp-40-frames.webp", animated("WEBP", 40, "RGB"), ERROR),
-        ("multipage-30.tiff", encode(digit_image("3"), "TIFF", save_all=True, append_images=[digit_image("3")] * 29), ERROR),
+        (
+            "multipage-30.tiff",
+            encode(digit_image("3"), "TIFF", save_all=True, append_images=[digit_image("3")] * 29),
+            ERROR,
+        ),
         ("icon.png", encode(digit_image("7", "RGBA").resize((64, 64)), "ICO"), ERROR),
         ("targa.png", encode(digit_image("7"), "TGA"), ERROR),
         ("pcx.jpg", encode(digit_image("7"), "PCX"), ERROR),
@@ -149,7 +171,11 @@ def make_corpus(folder):
         ("float.tiff", float_tiff(), "2"),
         ("exif-rotated.jpg", exif_rotated_jpeg(), "7"),
         ("palette-transparent.png", palette_with_transparent_index(), "4"),
-        ("gray-alpha.png", encode(draw("1", size=(200, 200), ink=(255, 255), background=(0, 0), mode="LA"), "PNG"), "1"),
+        (
+            "gray-alpha.png",
+            encode(draw("1", size=(200, 200), ink=(255, 255), background=(0, 0), mode="LA"), "PNG"),
+            "1",
+        ),
         ("bilevel.png", encode(digit_image("7").point(lambda v: 255 if v > 128 else 0).convert("1"), "PNG"), "7"),
         ("single-frame.gif", encode(digit_image("3", "P"), "GIF"), "3"),
         ("digit.bmp", encode(digit_image("0", "RGB"), "BMP"), "0"),
@@ -169,7 +195,11 @@ def make_corpus(folder):
         ("all-white.jpg", encode(Image.new("RGB", (300, 300), (255, 255, 255)), "JPEG"), ""),
         ("all-black.png", encode(Image.new("L", (300, 300), 0), "PNG"), ""),
         ("stray-pixels.png", encode(_stray_pixels(), "PNG"), ""),
-        ("noise.png", encode(Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64), dtype=np.uint8)), "PNG"), None),
+        (
+            "noise.png",
+            encode(Image.fromarray(np.random.default_rng(2).integers(0, 256, (64, 64), dtype=np.uint8)), "PNG"),
+            None,
+        ),
     ]
     corpus = []
     for name, data, expected in files:

@@ -4,17 +4,17 @@ import io
 
 import numpy as np
 import pytest
+from conftest import ROOT
+from handwriting import paper
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from app_pages.common import read_upload
+from app_pages.uploads import read_upload
 from benchmarks.samples import phone_photo
-from conftest import ROOT
-from handwriting import paper
-from lenet.jobs.catalog import Catalog
-from lenet.people.collection import Collections
 from lenet.config import Settings
 from lenet.images.preprocess import prepare_digits
+from lenet.jobs.catalog import Catalog
+from lenet.people.collection import Collections
 
 PAGES = ["app_pages/draw.py", "app_pages/train.py", "app_pages/gallery.py", "app_pages/about.py"]
 TIMEOUT = 120
@@ -94,11 +94,10 @@ def test_a_blank_upload_says_no_digit(app):
     assert "no digit" in shown_text(app)
 
 
-@pytest.mark.parametrize("name,data", [
-    ("notes.png", b"not an image at all"),
-    ("page.jpg", b"<!doctype html><html></html>"),
-    ("empty.png", b""),
-])
+@pytest.mark.parametrize(
+    "name,data",
+    [("notes.png", b"not an image at all"), ("page.jpg", b"<!doctype html><html></html>"), ("empty.png", b"")],
+)
 def test_a_hostile_upload_gets_a_message_not_an_exception(app, name, data):
     upload(app, (name, data, "image/png"))
     assert not app.exception

@@ -49,7 +49,8 @@ def test_rescaling_happens_inside(name):
     np.testing.assert_allclose(
         np.asarray(model(images.astype("uint8"), training=False)),
         np.asarray(model(images.astype("float32"), training=False)),
-        rtol=1e-5, atol=1e-6,
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 

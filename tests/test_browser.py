@@ -5,7 +5,6 @@ import statistics
 from pathlib import Path
 
 import pytest
-
 from appserver import CANVAS_BOX, chromium, clear_canvas, draw_strokes, running_app
 from handwriting import paper, strokes_in_box
 
@@ -33,7 +32,9 @@ def wait_for_prediction(page, expected, index=0, timeout=30.0):
                 const value = document.querySelectorAll('[data-testid="stMetricValue"]')[index];
                 return value && value.innerText.trim() === expected;
             }""",
-            arg=[expected, index], timeout=timeout * 1000, polling="raf",
+            arg=[expected, index],
+            timeout=timeout * 1000,
+            polling="raf",
         )
     except Exception:
         raise AssertionError(f"the page shows {prediction(page, index)!r}, expected {expected!r}") from None
@@ -66,7 +67,9 @@ def draw_with_mouse(page, digit, box=CANVAS_BOX):
 
 def stroke_to_answer_ms(page):
     """(stroke end to answer shown, drawing sent to answer shown) in milliseconds."""
-    return page.evaluate("() => [window.predictionChangedAt - window.lastPointerUp, window.predictionChangedAt - window.lastSend]")
+    return page.evaluate(
+        "() => [window.predictionChangedAt - window.lastPointerUp, window.predictionChangedAt - window.lastSend]"
+    )
 
 
 def clear(page):
@@ -83,8 +86,10 @@ def test_drawing_digits_with_the_mouse_reads_them(page):
         delays.append(stroke_to_answer_ms(page))
         page.wait_for_timeout(300)  # let the rest of the panel settle before the next drawing
     total, after_send = zip(*delays)
-    print(f"\nstroke end to prediction shown: median {statistics.median(total):.0f} ms (max {max(total):.0f}); "
-          f"from the canvas sending the drawing: median {statistics.median(after_send):.0f} ms; {len(delays)} digits")
+    print(
+        f"\nstroke end to prediction shown: median {statistics.median(total):.0f} ms (max {max(total):.0f}); "
+        f"from the canvas sending the drawing: median {statistics.median(after_send):.0f} ms; {len(delays)} digits"
+    )
     shots = os.environ.get("LENET_SCREENSHOT_DIR")
     if shots:
         page.get_by_role("tab", name="What the model sees").first.click()

@@ -8,9 +8,9 @@ import signal
 import time
 
 import pytest
-
 from appserver import CANVAS_BOX, chromium, clear_canvas, draw_strokes, running_app
 from handwriting import strokes_in_box
+
 from lenet.jobs import supervisor
 from lenet.jobs.catalog import Catalog
 from lenet.jobs.runs import RunStore
@@ -49,13 +49,16 @@ def test_an_activation_reaches_five_open_draw_pages_without_a_reload(settings):
             page.get_by_text("Draw a digit on the black square").wait_for(timeout=DEADLINE_S * 1000)
             draw_strokes(page, strokes_in_box(7, CANVAS_BOX))
             drawn = time.perf_counter()
-            page.wait_for_function("() => document.body.innerText.includes('Read by lenet5-run1.')",
-                                   timeout=DEADLINE_S * 1000, polling=50)
+            page.wait_for_function(
+                "() => document.body.innerText.includes('Read by lenet5-run1.')", timeout=DEADLINE_S * 1000, polling=50
+            )
             delays.append(time.perf_counter() - drawn)
             assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() == "7"
         assert [page.evaluate("performance.timeOrigin") for page in pages] == loads  # no page was reloaded
-    print(f"\nactivated {time.perf_counter() - activated:.1f} s ago; the next digit on each of {PAGES} open Draw "
-          "pages was read by the new version " + ", ".join(f"{d:.2f}" for d in delays) + " s after its last stroke")
+    print(
+        f"\nactivated {time.perf_counter() - activated:.1f} s ago; the next digit on each of {PAGES} open Draw "
+        "pages was read by the new version " + ", ".join(f"{d:.2f}" for d in delays) + " s after its last stroke"
+    )
 
 
 @pytest.mark.mnist

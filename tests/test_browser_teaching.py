@@ -5,7 +5,6 @@ import re
 
 import numpy as np
 import pytest
-
 from appserver import chromium, clear_canvas, draw_strokes, running_app
 from handwriting import continental_writer, recorded_stroke
 
@@ -17,15 +16,19 @@ WRITER = 1029
 
 
 def answer(page, timeout=60_000):
-    page.wait_for_function("() => { const v = document.querySelector('[data-testid=\"stMetricValue\"]');"
-                           " return v && v.innerText.trim() !== '–'; }", timeout=timeout)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=\"stMetricValue\"]');"
+        " return v && v.innerText.trim() !== '–'; }",
+        timeout=timeout,
+    )
     return page.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
 
 
 def draw_a_one(page, rng):
     clear_canvas(page)
-    page.wait_for_function("() => document.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '–'",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '–'", timeout=60_000
+    )
     draw_strokes(page, [recorded_stroke(1, continental_writer(WRITER), rng)])
     return answer(page)
 

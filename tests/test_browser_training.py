@@ -5,7 +5,6 @@ import statistics
 import time
 
 import pytest
-
 from appserver import chromium, running_app
 from handwriting import strokes_in_box
 
@@ -13,7 +12,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mnist]
 
 
 def slider(page, label):
-    return page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text(label, exact=True)).get_by_role("slider")
+    return (
+        page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text(label, exact=True)).get_by_role("slider")
+    )
 
 
 def test_train_from_the_sidebar_watch_it_activate_it_and_read_with_it(tmp_path, mnist):
@@ -47,7 +48,11 @@ def test_train_from_the_sidebar_watch_it_activate_it_and_read_with_it(tmp_path, 
             if re.search(r"Run 1: lenet5, (running|stopping)", body) and "step" in body:
                 saw_chart_while_running |= page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
                 ages += [float(a) for a in re.findall(r"Last point logged ([\d.]+) s ago", body)]
-            if "Past runs" in body and "Run 1: lenet5" not in body and page.get_by_role("button", name="Activate", exact=True).count():
+            if (
+                "Past runs" in body
+                and "Run 1: lenet5" not in body
+                and page.get_by_role("button", name="Activate", exact=True).count()
+            ):
                 break
             page.wait_for_timeout(250)
         else:
@@ -71,6 +76,7 @@ def test_train_from_the_sidebar_watch_it_activate_it_and_read_with_it(tmp_path, 
                 page.mouse.move(canvas["x"] + x, canvas["y"] + y, steps=4)
             page.mouse.up()
         page.wait_for_function(
-            """() => { const v = document.querySelector('[data-testid="stMetricValue"]'); return v && v.innerText.trim() === '7'; }""",
+            """() => { const v = document.querySelector('[data-testid="stMetricValue"]');
+                       return v && v.innerText.trim() === '7'; }""",
             timeout=30_000,
         )

@@ -3,15 +3,14 @@ and keeping the number of stopped runs' versions bounded."""
 
 import dataclasses
 import os
-import time
 
 import pytest
 
-from lenet.nets.architectures import build
 from lenet.jobs.catalog import Catalog
 from lenet.jobs.job import finish
-from lenet.nets.modelio import load_metadata, save_model
 from lenet.jobs.runs import RunStore, Status
+from lenet.nets.architectures import build
+from lenet.nets.modelio import load_metadata, save_model
 
 KEEP = 3
 
@@ -31,8 +30,10 @@ def version(settings, name, accuracy, **card):
 def test_a_finished_run_is_served_only_if_it_reads_mnist_no_worse(settings, catalog):
     served = catalog.active()
     version(settings, "weak", 0.3552)
-    assert catalog.activate_unless_worse("weak", 0.3552) == \
-        f"kept {served.name}, {served.test_accuracy:.2%}: this run scored 35.52%"
+    assert (
+        catalog.activate_unless_worse("weak", 0.3552)
+        == f"kept {served.name}, {served.test_accuracy:.2%}: this run scored 35.52%"
+    )
     assert catalog.active().name == served.name
     version(settings, "close", served.test_accuracy - 0.0009)
     assert catalog.activate_unless_worse("close", served.test_accuracy - 0.0009).startswith("activated")
@@ -56,16 +57,18 @@ def test_the_active_file_scrambled_serves_the_default_model(settings, catalog):
 
 
 def test_a_hundred_start_stop_cycles_leave_at_most_keep_versions(settings):
-    # The end of every job goes through `finish`; a stopped run's model is partial.
+    # The end of every job goes through `finish`, after its model was saved; a stopped run's model is partial.
     store = RunStore.of(settings)
     settings = dataclasses.replace(settings, keep_versions=KEEP)
     catalog = Catalog(settings)
     version(settings, "finished-run", 0.99)
     catalog.activate("finished-run")
     model = build("lenet5")
-    for cycle in range(100):
+    for _ in range(100):
         run_id = store.create_run({"architecture": "lenet5"}, activate_when_done=True)
-        finish(settings, store, store.run(run_id), model, f"lenet5-run{run_id}", {"test_accuracy": 0.5}, stopped=True)
+        name = f"lenet5-run{run_id}"
+        metadata = save_model(model, settings.trained_dir / f"{name}.keras", {"test_accuracy": 0.5, "partial": True})
+        finish(settings, store, store.run(run_id), metadata)
         assert store.run(run_id).status == Status.STOPPED
     trained = sorted(m.name for m in catalog.models() if not m.shipped)
     partial = [name for name in trained if load_metadata(settings.trained_dir / f"{name}.keras").get("partial")]

@@ -7,11 +7,10 @@ import zipfile
 import keras
 import numpy as np
 import pytest
-from PIL import Image
-
 from handwriting import canvas_array, paper
-from lenet.people.collection import STARTER, CollectionRefused, Collections, check_name, read_image_folder
+
 from lenet.images.preprocess import prepare_digits
+from lenet.people.collection import CollectionRefused, Collections, check_name, read_image_folder
 
 
 def kept_input(digit=7):
@@ -46,8 +45,9 @@ def test_kept_digits_are_in_the_layout_keras_reads(collections, tmp_path):
     assert mine.counts()[3] == 2 and mine.counts()[7] == 1
     assert sorted(p.name for p in mine.folder.iterdir() if not p.name.startswith(".")) == ["3", "7"]
     assert len(list((mine.folder / ".crops").glob("*.png"))) == 3
-    dataset = keras.utils.image_dataset_from_directory(mine.folder, image_size=(28, 28), color_mode="grayscale",
-                                                       batch_size=8, shuffle=False, verbose=False)
+    dataset = keras.utils.image_dataset_from_directory(
+        mine.folder, image_size=(28, 28), color_mode="grayscale", batch_size=8, shuffle=False, verbose=False
+    )
     assert dataset.class_names == ["3", "7"]  # the hidden crops folder is not a class
     images, labels = mine.arrays()
     assert images.shape == (3, 28, 28) and images.dtype == np.uint8 and sorted(labels) == [3, 3, 7]
@@ -73,8 +73,9 @@ def test_two_sessions_saving_at_once_lose_nothing(collections):
     assert not errors and collections.get("class 5b").counts()[4] == 100
 
 
-@pytest.mark.parametrize("name", ["../../etc", "a/b", "<script>alert(1)</script>", "", "   ", ".hidden", "x" * 41,
-                                  "..", "back\\slash"])
+@pytest.mark.parametrize(
+    "name", ["../../etc", "a/b", "<script>alert(1)</script>", "", "   ", ".hidden", "x" * 41, "..", "back\\slash"]
+)
 def test_names_that_could_reach_elsewhere_or_inject_markup_are_refused_in_one_line(collections, name):
     with pytest.raises(CollectionRefused) as refused:
         collections.get(name)
@@ -149,15 +150,3 @@ def test_an_image_folder_is_read_as_uploads_are(tmp_path):
     assert len(skipped) == 1 and "notes.png" in skipped[0] and "not an image" in skipped[0]
     with pytest.raises(CollectionRefused, match="ImageFolder"):
         read_image_folder(tmp_path)
-
-
-def test_the_starter_collection_is_generated_once_and_read_only(collections):
-    starter = collections.starter(3)
-    assert starter.counts() == dict.fromkeys(range(10), 3)
-    files = sorted(p.stat().st_mtime_ns for p in starter.folder.rglob("*.png"))
-    assert collections.starter(2) is not None
-    assert sorted(p.stat().st_mtime_ns for p in starter.folder.rglob("*.png")) == files  # not written again
-    assert len(collections.get(STARTER).arrays(per_class=2)[1]) == 20
-    with pytest.raises(CollectionRefused, match="generated from code"):
-        starter.add(1, np.zeros((28, 28)))
-    assert STARTER in collections.names()

@@ -6,14 +6,14 @@ import signal
 import time
 
 import pytest
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from lenet.config import Settings
 from lenet.jobs import supervisor
 from lenet.jobs.catalog import Catalog
-from lenet.config import Settings
-from lenet.nets.modelio import load_model
 from lenet.jobs.runs import RunStore, Status
+from lenet.nets.modelio import load_model
 from lenet.nets.training import TrainConfig
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
@@ -70,13 +70,13 @@ def test_twenty_kills_leave_a_served_model_a_sound_database_and_failed_runs(sett
     for attempt in range(KILLS):
         run_id = supervisor.start_training(settings, CONFIG, activate_when_done=True)
         if attempt % 5 == 0:  # while the model file is being written
-            wait_for(lambda: saving(data_dir) or ended(store, run_id), step=0.001)
+            wait_for(lambda run_id=run_id: saving(data_dir) or ended(store, run_id), step=0.001)
             where.append("saving")
         elif attempt % 5 == 1:  # while TensorFlow and MNIST load
             time.sleep(rng.uniform(0.2, training_began * 0.8))
             where.append("starting")
         else:  # anywhere in training, evaluation, saving, database writes and activation
-            wait_for(lambda: store.metrics(run_id) or ended(store, run_id))
+            wait_for(lambda run_id=run_id: store.metrics(run_id) or ended(store, run_id))
             time.sleep(rng.uniform(0, max(0.5, whole_run - training_began)))
             where.append("training")
         kill(store, run_id)

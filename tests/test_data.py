@@ -1,15 +1,14 @@
 """MNIST loading: where it looks, what it verifies, and what it says when it can't."""
 
 import gzip
-import shutil
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lenet.datasets import mnist as data
 from lenet.config import Settings
+from lenet.datasets import mnist as data
 from lenet.datasets.mnist import MnistCorrupt, MnistNotFound, load_mnist
 
 
@@ -84,8 +83,12 @@ def test_real_mnist_shapes_and_types(mnist):
 @pytest.mark.mnist
 def test_raw_files_and_npz_and_keras_cache_all_verify(mnist, no_cache, tmp_path, monkeypatch):
     (x_train, y_train), (x_test, y_test) = mnist
-    arrays = {"train-images-idx3-ubyte": x_train, "train-labels-idx1-ubyte": y_train,
-              "t10k-images-idx3-ubyte": x_test, "t10k-labels-idx1-ubyte": y_test}
+    arrays = {
+        "train-images-idx3-ubyte": x_train,
+        "train-labels-idx1-ubyte": y_train,
+        "t10k-images-idx3-ubyte": x_test,
+        "t10k-labels-idx1-ubyte": y_test,
+    }
     raw = tmp_path / "raw"
     raw.mkdir()
     for name, array in arrays.items():

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from lenet.nets import devices
 from lenet.config import PROJECT_ROOT
+from lenet.nets import devices
 from lenet.nets.training import TrainConfig, training_inputs
 
 HELPER = PROJECT_ROOT / "tests" / "device_loop_run.py"
@@ -21,8 +21,14 @@ def run_under_jax(cache_dir, *options):
     """The helper's JSON report, from a fresh process with KERAS_BACKEND=jax."""
     paths = [str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": os.pathsep.join(paths)}
-    run = subprocess.run([sys.executable, str(HELPER), str(cache_dir), *options], cwd=PROJECT_ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(HELPER), str(cache_dir), *options],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
 

@@ -6,12 +6,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from lenet.config import Settings
 from lenet.datasets import mnist as data
 from lenet.nets import gallery
-from lenet.config import Settings
 from lenet.nets.evaluation import confusion_matrix, error_reject_curve, precision_recall
 
 
@@ -114,8 +114,17 @@ def test_without_mnist_the_page_explains_and_the_app_still_works(tmp_path, monke
 @pytest.mark.mnist
 @pytest.mark.slow
 def test_the_page_lists_as_many_mistakes_as_evaluate_counts(tmp_path, monkeypatch, mnist):
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), str(Settings().models_dir / f"{Settings().default_model}.keras"), "--json"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "evaluate.py"),
+            str(Settings().models_dir / f"{Settings().default_model}.keras"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     errors = json.loads(run.stdout)["num_errors"]
     app = gallery_page(tmp_path, monkeypatch)
     assert not app.exception

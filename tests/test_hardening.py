@@ -3,17 +3,16 @@
 import ctypes
 import gc
 import io
-import tomllib
 
 import pytest
-from PIL import Image
-from streamlit.testing.v1 import AppTest
-
+import tomllib
 from conftest import ROOT
 from handwriting import paper
 from hostile import ERROR, make_corpus
-from lenet.jobs.catalog import Catalog
+from streamlit.testing.v1 import AppTest
+
 from lenet.config import MAX_FILE_BYTES, Settings
+from lenet.jobs.catalog import Catalog
 
 
 def rss_mb():
@@ -67,8 +66,11 @@ def test_every_hostile_file_gets_a_message_and_the_app_keeps_serving(app, tmp_pa
         app.file_uploader(key="uploads").set_value(None).run()
         footprints.append(rss_mb())
     grown = footprints[-1] - footprints[0]
-    print(f"\n{len(corpus)} files, three rounds; resident memory after each: "
-          + ", ".join(f"{m:.0f}" for m in footprints) + " MB")
+    print(
+        f"\n{len(corpus)} files, three rounds; resident memory after each: "
+        + ", ".join(f"{m:.0f}" for m in footprints)
+        + " MB"
+    )
     assert grown < 64
     good = io.BytesIO()
     paper("42", size=(400, 240)).save(good, "PNG")

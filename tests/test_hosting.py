@@ -7,11 +7,11 @@ import sys
 import textwrap
 
 import pytest
+from conftest import ROOT
+from handwriting import paper
 from streamlit.testing.v1 import AppTest
 
 from app_pages.access import LONGEST_WAIT_S, PasswordThrottle
-from conftest import ROOT
-from handwriting import paper
 from benchmarks.samples import just_under_the_pixel_cap
 from lenet.jobs.catalog import Catalog
 from lenet.jobs.runs import RunStore
@@ -25,7 +25,9 @@ def app_on(page=None):
 
 
 def texts(app):
-    return " ".join(str(e.value) for kind in ("error", "warning", "info", "caption", "markdown") for e in getattr(app, kind))
+    return " ".join(
+        str(e.value) for kind in ("error", "warning", "info", "caption", "markdown") for e in getattr(app, kind)
+    )
 
 
 def png(image):
@@ -55,7 +57,9 @@ def test_a_truncated_active_model_falls_back_and_tells_whoever_may_fix_it(server
     break_the_active_model(server)
     app = app_on()
     assert not app.exception
-    assert "lenet5-run9 can't be loaded" in texts(app.sidebar) and f"Serving {server.default_model} instead" in texts(app.sidebar)
+    assert "lenet5-run9 can't be loaded" in texts(app.sidebar) and f"Serving {server.default_model} instead" in texts(
+        app.sidebar
+    )
     app.file_uploader(key="uploads").set_value(("38.png", png(paper("38", size=(500, 260))), "image/png")).run()
     assert not app.exception
     upload_tab = next(tab for tab in app.tabs if "Upload" in tab.label)
@@ -133,7 +137,8 @@ def test_four_uploads_of_forty_megapixels_at_once_keep_the_server_under_one_and_
     script = textwrap.dedent(f"""
         import threading
         from pathlib import Path
-        from app_pages.common import configure_process, read_upload
+        from app_pages.process import configure_process
+        from app_pages.uploads import read_upload
         configure_process()  # as app.py does in the server
         from lenet.jobs.catalog import Catalog
         from lenet.config import Settings
@@ -150,11 +155,21 @@ def test_four_uploads_of_forty_megapixels_at_once_keep_the_server_under_one_and_
         hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
         print(sorted(results.values()), int(hwm.split()[1]) // 1024)
     """)
-    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         # The floor is for the server as shipped, on TensorFlow (under JAX the
-                         # process also holds jax and starts ~0.5 GB larger).
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "KERAS_BACKEND": "tensorflow",
-                              "LENET_DATA_DIR": str(tmp_path / "data")})  # the shipped model, no one's leftovers
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        # The floor is for the server as shipped, on TensorFlow (under JAX the
+        # process also holds jax and starts ~0.5 GB larger).
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "KERAS_BACKEND": "tensorflow",
+            "LENET_DATA_DIR": str(tmp_path / "data"),
+        },
+    )  # the shipped model, no one's leftovers
     assert run.returncode == 0, run.stderr[-2000:]
     answers, peak_mb = run.stdout.strip().splitlines()[-1].rsplit(" ", 1)
     print(f"\nfour 39.7 MP uploads at once: read {answers}, peak resident memory {peak_mb} MB")

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from hostile import ERROR, make_corpus
+
 from lenet.images.files import ImageRefused, open_image
 from lenet.images.preprocess import prepare_digits
 
@@ -52,8 +52,12 @@ def test_refusal_messages_say_what_the_file_is(tmp_path):
 @pytest.mark.slow
 def test_predict_script_reads_the_good_and_refuses_the_bad(corpus):
     paths = [str(path) for path, _ in corpus]
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "predict.py"), "--json", *paths],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "predict.py"), "--json", *paths],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     results = json.loads(run.stdout)
     assert run.returncode == 1  # some files failed
     assert [r["path"] for r in results] == paths
@@ -78,7 +82,11 @@ def test_predict_script_on_good_files_only_exits_zero(tmp_path):
         paths.append(str(path))
     blank = tmp_path / "blank.png"
     paper("", size=(200, 200)).save(blank)
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "predict.py"), "--json", *paths, str(blank)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "predict.py"), "--json", *paths, str(blank)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert [(r["digits"]) for r in json.loads(run.stdout)] == ["3", "47", ""]

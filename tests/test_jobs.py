@@ -1,20 +1,19 @@
 """Training jobs as real processes: progress, stop, crash, kill, one at a time, activation."""
 
+import dataclasses
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
-
-import dataclasses
-import subprocess
-import sys
-
 from conftest import ROOT
+
+from lenet.config import Settings
 from lenet.jobs import supervisor
 from lenet.jobs.catalog import Catalog
-from lenet.config import Settings
 from lenet.jobs.runs import RunInProgress, RunStore, Status
 from lenet.nets.training import TrainConfig
 
@@ -65,7 +64,9 @@ def test_a_run_streams_progress_saves_a_version_and_never_serves_a_worse_model(s
 
 def test_stop_keeps_what_was_learned_and_leaves_the_active_model(settings, data_dir):
     store = RunStore.of(settings)
-    run_id = supervisor.start_training(settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64, starter=0), activate_when_done=True)
+    run_id = supervisor.start_training(
+        settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64, starter=0), activate_when_done=True
+    )
     wait_for(lambda: store.metrics(run_id), what="the first progress report")
     supervisor.stop(store, run_id)
     run = wait_for(lambda: finished(store, run_id), what="the run to stop")
@@ -78,7 +79,12 @@ def test_stop_keeps_what_was_learned_and_leaves_the_active_model(settings, data_
 def test_a_crashing_job_is_marked_failed_with_its_log(settings, data_dir, tmp_path):
     broken = tmp_path / "broken-mnist"
     broken.mkdir()
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         (broken / name).write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 100)
     settings = dataclasses.replace(settings, mnist_dir=broken)
     store = RunStore.of(settings)
@@ -91,10 +97,14 @@ def test_a_crashing_job_is_marked_failed_with_its_log(settings, data_dir, tmp_pa
 
 def test_a_killed_job_is_marked_failed_and_changes_nothing(settings, data_dir):
     store = RunStore.of(settings)
-    run_id = supervisor.start_training(settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64, starter=0), activate_when_done=True)
+    run_id = supervisor.start_training(
+        settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64, starter=0), activate_when_done=True
+    )
     wait_for(lambda: store.metrics(run_id), what="the first progress report")
     os.kill(store.run(run_id).pid, signal.SIGKILL)
-    wait_for(lambda: supervisor.reconcile(store) or store.run(run_id).status == Status.FAILED, timeout=30, what="reconcile")
+    wait_for(
+        lambda: supervisor.reconcile(store) or store.run(run_id).status == Status.FAILED, timeout=30, what="reconcile"
+    )
     run = store.run(run_id)
     assert run.status == Status.FAILED and "killed or crashed" in run.error
     assert Catalog(settings).active().name == DEFAULT
@@ -116,8 +126,13 @@ def test_queued_runs_wait_for_a_worker_which_runs_them(settings, data_dir):
     time.sleep(1)
     assert store.run(run_id).status == Status.QUEUED and not store.run(run_id).pid
     assert supervisor.reconcile(store) == []  # waiting is not dying
-    worker = subprocess.run([sys.executable, str(ROOT / "scripts" / "worker.py"), "--once"],
-                            capture_output=True, text=True, timeout=300, env={**os.environ, **settings.environment()})
+    worker = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "worker.py"), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **settings.environment()},
+    )
     assert worker.returncode == 0, worker.stderr[-2000:]
     run = store.run(run_id)
     assert run.status == Status.FINISHED and run.host and run.device and run.outcome.startswith(f"kept {DEFAULT}")

@@ -6,12 +6,12 @@ import statistics
 import time
 
 import pytest
-
 from appserver import CHROMIUM_ARGS, chromium_path, running_app
 from handwriting import paper, strokes_in_box
+
+from lenet.config import Settings
 from lenet.jobs import supervisor
 from lenet.jobs.catalog import Catalog
-from lenet.config import Settings
 from lenet.jobs.runs import RunStore
 from lenet.nets.training import TrainConfig
 
@@ -29,7 +29,11 @@ async def answer(page, expected, index):
             """([expected, index]) => {
                 const value = document.querySelectorAll('[data-testid="stMetricValue"]')[index];
                 return value && value.innerText.trim() === expected;
-            }""", arg=[expected, index], timeout=ANSWER_TIMEOUT_MS, polling=50)
+            }""",
+            arg=[expected, index],
+            timeout=ANSWER_TIMEOUT_MS,
+            polling=50,
+        )
     except Exception:
         shown = await page.locator('[data-testid="stMetricValue"]').all_inner_texts()
         raise AssertionError(f"waited for {expected!r} in answer {index}; the page shows {shown}") from None
@@ -103,7 +107,9 @@ async def crowd(url, upload_path, state, results):
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            return await asyncio.gather(*(session(browser, url, n, upload_path, state, results) for n in range(SESSIONS)))
+            return await asyncio.gather(
+                *(session(browser, url, n, upload_path, state, results) for n in range(SESSIONS))
+            )
         finally:
             await browser.close()
 
@@ -147,4 +153,6 @@ def test_twenty_sessions_while_training_and_a_new_version_goes_live(settings, tm
         times = sorted(t for k, t, _ in results if k == kind)
         p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
         print(f"\n{kind}: {len(times)} answers, p50 {statistics.median(times):.2f} s, p95 {p95:.2f} s")
-    print(f"answers by model: " + ", ".join(f"{name}: {sum(name in n for _, _, n in results)}" for name in sorted(readers)))
+    print(
+        "answers by model: " + ", ".join(f"{name}: {sum(name in n for _, _, n in results)}" for name in sorted(readers))
+    )

@@ -1,19 +1,29 @@
 """Model files: atomic saves, metadata beside the weights, safe and clear loading."""
 
 import json
-import os
 
 import keras
 import numpy as np
 import pytest
 
+from lenet.config import Settings
 from lenet.nets import modelio
 from lenet.nets.architectures import build
-from lenet.config import Settings
 from lenet.nets.modelio import ModelFileError, load_metadata, load_model, save_model
 
-REQUIRED_METADATA = {"architecture", "config", "history", "test_accuracy", "test_loss", "num_params",
-                     "train_seconds", "device", "data", "versions", "created"}
+REQUIRED_METADATA = {
+    "architecture",
+    "config",
+    "history",
+    "test_accuracy",
+    "test_loss",
+    "num_params",
+    "train_seconds",
+    "device",
+    "data",
+    "versions",
+    "created",
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +39,12 @@ def test_save_writes_model_and_metadata(tmp_path, trained, tiny_data):
     meta = json.loads(path.with_suffix(".json").read_text())
     assert REQUIRED_METADATA <= set(meta)
     assert meta["architecture"] == "lenet5" and meta["num_params"] == 61_706 and meta["name"] == "digits"
-    assert set(meta["data"]["sha256"]) == {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+    assert set(meta["data"]["sha256"]) == {
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    }
     loaded = load_model(path)
     images = tiny_data[1][0][:8, ..., None]
     np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(trained.model(images)), atol=1e-6)

@@ -4,11 +4,10 @@ import io
 
 import numpy as np
 import pytest
+from handwriting import canvas_array, draw, paper
 from PIL import Image
-
 from scipy import ndimage as ndi
 
-from handwriting import canvas_array, draw, paper
 from lenet.images import preprocess as pp
 from lenet.images.files import ImageRefused, open_image
 
@@ -72,7 +71,7 @@ def test_every_mode_becomes_0_to_255_luminance(mode):
 
 
 def test_sixteen_bit_png_keeps_its_range():
-    values = (np.asarray(paper("5", size=(60, 60)).convert("L"), np.uint16) * 257)
+    values = np.asarray(paper("5", size=(60, 60)).convert("L"), np.uint16) * 257
     buffer = io.BytesIO()
     Image.fromarray(values).save(buffer, "PNG")
     gray = gray_of(open_image(buffer.getvalue()))
@@ -151,8 +150,11 @@ def test_a_dot_pattern_is_refused_in_milliseconds_not_read_as_a_hundred_ones():
 # ------------------------------------------------------------------ one digit
 
 
-@pytest.mark.parametrize("box", [(5, 5, 60, 75), (200, 190, 275, 275), (120, 120, 140, 150), (0, 0, 280, 280)],
-                         ids=["top-left corner", "bottom-right corner", "tiny", "huge"])
+@pytest.mark.parametrize(
+    "box",
+    [(5, 5, 60, 75), (200, 190, 275, 275), (120, 120, 140, 150), (0, 0, 280, 280)],
+    ids=["top-left corner", "bottom-right corner", "tiny", "huge"],
+)
 def test_any_size_and_place_becomes_a_centered_20px_digit(box):
     prepared = one_digit(canvas_array(2, boxes=[box], width=max(3, (box[2] - box[0]) // 10)))
     field = prepared.input
@@ -181,8 +183,15 @@ def test_thin_and_fat_brushes_give_mnist_like_strokes():
 def test_steps_are_recorded_at_display_size_only_when_asked():
     page, (digit,) = pp.prepare_digits(paper("6", size=(300, 300)), steps_size=28)
     steps = page.steps + digit.steps
-    assert [step.name for step in steps] == ["grayscale", "white on black", "background removed", "cropped",
-                                             "stroke width", "20x20 box", "model input"]
+    assert [step.name for step in steps] == [
+        "grayscale",
+        "white on black",
+        "background removed",
+        "cropped",
+        "stroke width",
+        "20x20 box",
+        "model input",
+    ]
     assert all(step.image.dtype == np.uint8 and step.image.shape == (28, 28) for step in steps)
     np.testing.assert_array_equal(steps[-1].image, np.clip(digit.input, 0, 255).astype(np.uint8))
     page, (digit,) = pp.prepare_digits(paper("6", size=(300, 300)))
@@ -199,11 +208,11 @@ def test_box_is_in_original_pixels_even_for_large_photos():
 # ------------------------------------------------------------------ no digit
 
 
-@pytest.mark.parametrize("image", [
-    np.zeros((280, 280, 4), np.uint8),
-    np.full((200, 200), 255, np.uint8),
-    np.full((200, 200), 0, np.uint8),
-], ids=["empty canvas", "white paper", "black"])
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((280, 280, 4), np.uint8), np.full((200, 200), 255, np.uint8), np.full((200, 200), 0, np.uint8)],
+    ids=["empty canvas", "white paper", "black"],
+)
 def test_blank_is_no_digit(image):
     assert one_digit(image) is None
     assert pp.prepare_digits(image)[1] == []

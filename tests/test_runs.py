@@ -5,6 +5,7 @@ import sqlite3
 
 import pytest
 
+from lenet.jobs import runs
 from lenet.jobs.runs import Metric, RunInProgress, RunStore, RunsUnavailable, Status
 
 
@@ -63,14 +64,27 @@ def test_wal_mode_and_integrity(store):
     assert store.check_integrity() == "ok"
 
 
+def test_the_rows_are_the_schema_and_a_new_database_says_its_version(store):
+    columns = runs.schema_columns()
+    assert list(columns["runs"]) == runs.RUN_COLUMNS
+    assert sorted(columns["metrics"]) == sorted([*runs.METRIC_COLUMNS, "run_id"])
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == runs.SCHEMA_VERSION
+
+
 def test_an_older_database_gains_the_new_columns(tmp_path):
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL, config TEXT NOT NULL, "
-                   "activate_when_done INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, stop_requested INTEGER NOT NULL DEFAULT 0)")
+        db.execute(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL, config TEXT NOT NULL, "
+            "activate_when_done INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, "
+            "stop_requested INTEGER NOT NULL DEFAULT 0)"
+        )
         db.execute("INSERT INTO runs (status, config, created) VALUES ('finished', '{\"epochs\": 1}', 1.0)")
     run = RunStore(path).run(1)
-    assert run.status == Status.FINISHED and run.kind == "train" and run.config == {"epochs": 1} and run.model_name is None
+    assert (
+        run.status == Status.FINISHED and run.kind == "train" and run.config == {"epochs": 1} and run.model_name is None
+    )
 
 
 def test_a_damaged_database_says_what_to_do(tmp_path):

@@ -18,8 +18,13 @@ FLOORS = {"lenet5": 0.993, "lenet_bn": 0.995}
 
 
 def script(*args, timeout=600):
-    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / args[0]), *args[1:]],
-                         capture_output=True, text=True, timeout=timeout, cwd=PROJECT_ROOT)
+    run = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / args[0]), *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT_ROOT,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     return run.stdout
 
@@ -38,8 +43,18 @@ def test_one_epoch_of_lenet5_from_the_command_line_reaches_98_percent(mnist, tmp
     accuracies = []
     for seed in (0, 1, 2):
         output = tmp_path / f"one-epoch-{seed}.keras"
-        printed = script("train.py", "--architecture", "lenet5", "--epochs", "1", "--seed", str(seed), "--quiet",
-                         "--output", str(output))
+        printed = script(
+            "train.py",
+            "--architecture",
+            "lenet5",
+            "--epochs",
+            "1",
+            "--seed",
+            str(seed),
+            "--quiet",
+            "--output",
+            str(output),
+        )
         accuracies.append(float(re.search(r"test accuracy: ([0-9.]+)", printed).group(1)))
         assert output.exists() and output.with_suffix(".json").exists()
     assert statistics.median(accuracies) >= 0.98, accuracies

@@ -6,16 +6,16 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
+from handwriting import recorded_set
 from PIL import Image
 from scipy import ndimage as ndi
 
-from conftest import ROOT
-from handwriting import recorded_set
-from lenet.jobs.catalog import Catalog
 from lenet.config import Settings
+from lenet.images.preprocess import prepare_digits
+from lenet.jobs.catalog import Catalog
 from lenet.nets.inference import Predictor
 from lenet.nets.modelio import load_metadata, load_model
-from lenet.images.preprocess import prepare_digits
 from lenet.people.teach import TeachConfig, TeachRefused, check_teachable, folds_of, teach, vary
 
 TEACH_WRITERS = range(900, 905)  # five writers, one of each digit each: 5 per class
@@ -71,9 +71,11 @@ def test_five_digits_per_class_teach_unseen_writers_of_that_hand_and_keep_mnist(
     untaught = read(base)
     result = teach(base, x_taught, y_taught, mnist, TeachConfig())
     taught = read(result.model)
-    print(f"\nunseen writers: untaught {untaught:.3f}, taught {taught:.3f}; MNIST {result.mnist_before:.4f} -> "
-          f"{result.mnist_after:.4f}; held out ({result.held_out}): {result.own_before:.2f} -> {result.own_after:.2f}; "
-          f"fine-tune {result.fine_tune_s:.1f} s, with the held-out figures {result.total_s:.1f} s")
+    print(
+        f"\nunseen writers: untaught {untaught:.3f}, taught {taught:.3f}; MNIST {result.mnist_before:.4f} -> "
+        f"{result.mnist_after:.4f}; held out ({result.held_out}): {result.own_before:.2f} -> {result.own_after:.2f}; "
+        f"fine-tune {result.fine_tune_s:.1f} s, with the held-out figures {result.total_s:.1f} s"
+    )
     assert untaught >= 0.82  # the shipped model learned such hands from the starter collection
     assert taught >= 0.90 and taught > untaught
     assert result.mnist_after >= result.mnist_before - 0.003
@@ -89,8 +91,23 @@ def test_teach_script_reads_a_folder_and_prints_the_figures(tmp_path, mnist):
         Image.fromarray(canvas).save(tmp_path / "mine" / str(label) / f"{i}.png")
     (tmp_path / "mine" / "4" / "list.png").write_text("shopping list")
     output = tmp_path / "mine.keras"
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "teach.py"), str(tmp_path / "mine"), "--output", str(output),
-                          "--json", "--steps", "60", "--folds", "2"], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "teach.py"),
+            str(tmp_path / "mine"),
+            "--output",
+            str(output),
+            "--json",
+            "--steps",
+            "60",
+            "--folds",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     figures = json.loads(run.stdout)
     assert figures["digits"] == 20 and figures["skipped"] == 1 and "list.png" in run.stderr
@@ -99,6 +116,16 @@ def test_teach_script_reads_a_folder_and_prints_the_figures(tmp_path, mnist):
     assert card["kind"] == "taught" and card["teaching"]["digits"] == 20 and load_model(output).name
     empty = tmp_path / "empty" / "3"
     empty.mkdir(parents=True)
-    refused = subprocess.run([sys.executable, str(ROOT / "scripts" / "teach.py"), str(tmp_path / "empty"), "--output",
-                              str(tmp_path / "x.keras")], capture_output=True, text=True, timeout=600)
+    refused = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "teach.py"),
+            str(tmp_path / "empty"),
+            "--output",
+            str(tmp_path / "x.keras"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert refused.returncode != 0 and "error:" in refused.stderr and "Traceback" not in refused.stderr

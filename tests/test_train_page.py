@@ -4,9 +4,9 @@ import os
 import time
 
 import pytest
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
 from lenet.config import Settings
 from lenet.jobs.runs import Metric, RunStore, Status
 
@@ -43,10 +43,31 @@ def test_controls_cover_the_config_and_defaults_come_from_it(data_dir):
 def test_a_run_in_progress_is_shown_and_a_second_start_is_refused(data_dir):
     store = RunStore.of(Settings.from_env())
     run_id = store.create_run({"architecture": "lenet5", "epochs": 3}, False)
-    store.update(run_id, status=Status.RUNNING, pid=os.getpid(), started=time.time(), heartbeat=time.time(),
-                 device="CPU: test", steps_per_epoch=10, train_images=1000)
-    store.add_metrics(run_id, [Metric(kind="batch", logged=time.time(), epoch=1, step=5, progress=0.5,
-                                      loss=1.0, accuracy=0.5, images_per_s=1000.0)])
+    store.update(
+        run_id,
+        status=Status.RUNNING,
+        pid=os.getpid(),
+        started=time.time(),
+        heartbeat=time.time(),
+        device="CPU: test",
+        steps_per_epoch=10,
+        train_images=1000,
+    )
+    store.add_metrics(
+        run_id,
+        [
+            Metric(
+                kind="batch",
+                logged=time.time(),
+                epoch=1,
+                step=5,
+                progress=0.5,
+                loss=1.0,
+                accuracy=0.5,
+                images_per_s=1000.0,
+            )
+        ],
+    )
     app = train_page()
     assert not app.exception
     assert app.sidebar.button(key="start").disabled

@@ -18,6 +18,7 @@ import numpy as np
 from keras.utils import get_file
 
 from lenet.config import IMAGE_SIZE
+from lenet.errors import Refused
 
 # SHA-256 of each original (decompressed) IDX file.
 SHA256 = {
@@ -37,12 +38,18 @@ NPZ_NAME = "mnist.npz"
 _MAX_IDX_BYTES = 60_000 * IMAGE_SIZE * IMAGE_SIZE + 16
 
 
-class MnistNotFound(RuntimeError):
+class MnistNotFound(Refused):
     """No usable copy of MNIST anywhere; the message tells the user how to provide one."""
 
+    def __init__(self, message):
+        super().__init__(message, public="the server has no copy of MNIST")
 
-class MnistCorrupt(RuntimeError):
+
+class MnistCorrupt(Refused):
     """A copy of MNIST was found but a file is damaged or not MNIST; the message names it."""
+
+    def __init__(self, message):
+        super().__init__(message, public="the server's copy of MNIST is damaged")
 
 
 def load_mnist(path=None, download=True):

@@ -65,8 +65,15 @@ def _two(u, curl=0.0, loop=0.0):
         return [_path(arch + [(u(0.1, 0.2), 1)], base)]
     # Down past the diagonal, up and round to the left, across the diagonal and on into the base.
     s = loop
-    turn = [(0.28, 0.84), (0.2 - 0.05 * s, 0.96), (0.2 - 0.12 * s, 0.92 - 0.02 * s), (0.2 - 0.1 * s, 1 - 0.2 * s),
-            (0.2 - 0.02 * s, 1 - 0.22 * s), (0.2 + 0.05 * s, 0.84), (0.2 + 0.12 * s, 0.98)]
+    turn = [
+        (0.28, 0.84),
+        (0.2 - 0.05 * s, 0.96),
+        (0.2 - 0.12 * s, 0.92 - 0.02 * s),
+        (0.2 - 0.1 * s, 1 - 0.2 * s),
+        (0.2 - 0.02 * s, 1 - 0.22 * s),
+        (0.2 + 0.05 * s, 0.84),
+        (0.2 + 0.12 * s, 0.98),
+    ]
     return [_path(arch + turn + base)]
 
 
@@ -166,56 +173,82 @@ def _nine(u, stem, separate=False):
 
 
 _SHAPES = {
-    0: {"oval": lambda u: _zero(u, -90, -360 - u(-25, 30)),
+    0: {
+        "oval": lambda u: _zero(u, -90, -360 - u(-25, 30)),
         "clockwise": lambda u: _zero(u, -90, 360 + u(-25, 30)),
-        "looped_top": lambda u: _zero(u, u(-70, -40), -360 - u(30, 60))},  # a small crossing at the top
-    1: {"plain": lambda u: _one(u),
+        "looped_top": lambda u: _zero(u, u(-70, -40), -360 - u(30, 60)),
+    },  # a small crossing at the top
+    1: {
+        "plain": lambda u: _one(u),
         "slanted": lambda u: _one(u, lean=u(0.06, 0.18)),
         "flag": lambda u: _one(u, flag=(u(0.1, 0.22), u(30, 60))),
         "long_flag": lambda u: _one(u, flag=(u(0.25, 0.5), u(30, 55))),
         "flag_foot": lambda u: _one(u, flag=(u(0.12, 0.45), u(25, 55)), foot=True),
-        "foot": lambda u: _one(u, foot=True)},
-    2: {"plain": lambda u: _two(u),
+        "foot": lambda u: _one(u, foot=True),
+    },
+    2: {
+        "plain": lambda u: _two(u),
         "looped": lambda u: _two(u, loop=u(0.7, 1.3)),
         "angular": _two_angular,
-        "curly": lambda u: _two(u, curl=u(0.06, 0.1))},
-    3: {"round": lambda u: _three(u, u(0.44, 0.52), u(0.24, 0.3)),
+        "curly": lambda u: _two(u, curl=u(0.06, 0.1)),
+    },
+    3: {
+        "round": lambda u: _three(u, u(0.44, 0.52), u(0.24, 0.3)),
         "small_top": lambda u: _three(u, u(0.32, 0.4), u(0.16, 0.22)),
-        "flat_top": lambda u: _three(u, u(0.38, 0.5))},
-    4: {"closed": lambda u: _four(u, None, u(0.08, 0.18), u(0.58, 0.7), u(0, 0.06)),
+        "flat_top": lambda u: _three(u, u(0.38, 0.5)),
+    },
+    4: {
+        "closed": lambda u: _four(u, None, u(0.08, 0.18), u(0.58, 0.7), u(0, 0.06)),
         "open": lambda u: _four(u, (u(0.15, 0.3), u(0, 0.08)), u(0.1, 0.2), u(0.5, 0.65), u(0, 0.08)),
         "open_round": lambda u: _four(u, (u(0.12, 0.25), u(0, 0.1)), u(0.1, 0.18), u(0.5, 0.65), u(0, 0.08), True),
         "open_tall": lambda u: _four(u, (u(0.15, 0.3), u(0.15, 0.3)), u(0.1, 0.2), u(0.6, 0.72)),  # stem well above
-        "open_slanted": lambda u: _four(u, (u(0.3, 0.42), u(0, 0.1)), u(0.05, 0.15), u(0.55, 0.68), u(0, 0.06))},
-    5: {"two_strokes": lambda u: _five(u, "after"),
+        "open_slanted": lambda u: _four(u, (u(0.3, 0.42), u(0, 0.1)), u(0.05, 0.15), u(0.55, 0.68), u(0, 0.06)),
+    },
+    5: {
+        "two_strokes": lambda u: _five(u, "after"),
         "one_stroke": lambda u: _five(u, "first"),
         "detached_flag": lambda u: _five(u, "detached"),
-        "angular_belly": lambda u: _five(u, "after", angular=True)},
-    6: {"curved": lambda u: _six(u, u(0.22, 0.28)),
+        "angular_belly": lambda u: _five(u, "after", angular=True),
+    },
+    6: {
+        "curved": lambda u: _six(u, u(0.22, 0.28)),
         "straight_stem": lambda u: _six(u, u(0.2, 0.28), straight=True),
         "small_loop": lambda u: _six(u, u(0.15, 0.2)),
-        "big_loop": lambda u: _six(u, u(0.29, 0.34))},
-    7: {"plain": lambda u: _seven(u, [(u(0.35, 0.5), 1)]),
+        "big_loop": lambda u: _six(u, u(0.29, 0.34)),
+    },
+    7: {
+        "plain": lambda u: _seven(u, [(u(0.35, 0.5), 1)]),
         "curved_stem": lambda u: _seven(u, [(u(0.55, 0.65), u(0.4, 0.5)), (u(0.4, 0.5), 1)]),
         "upright_stem": lambda u: _seven(u, [(u(0.6, 0.72), 1)]),
         "crossed": lambda u: _seven(u, [(u(0.35, 0.5), 1)], bar=True),
         "hooked": lambda u: _seven(u, [(u(0.35, 0.5), 1)], hook=True),
-        "hooked_crossed": lambda u: _seven(u, [(u(0.35, 0.5), 1)], hook=True, bar=True)},
-    8: {"one_stroke": lambda u: _eight(u, u(0.42, 0.5)),
+        "hooked_crossed": lambda u: _seven(u, [(u(0.35, 0.5), 1)], hook=True, bar=True),
+    },
+    8: {
+        "one_stroke": lambda u: _eight(u, u(0.42, 0.5)),
         "mirrored": lambda u: _eight(u, u(0.42, 0.5), mirrored=True),  # round the top rightwards first
         "small_top": lambda u: _eight(u, u(0.32, 0.4)),
-        "snowman": _snowman},
-    9: {"slanted": lambda u: _nine(u, [(u(0.5, 0.65), 1)]),
+        "snowman": _snowman,
+    },
+    9: {
+        "slanted": lambda u: _nine(u, [(u(0.5, 0.65), 1)]),
         "curved": lambda u: _nine(u, [(u(0.74, 0.8), u(0.6, 0.7)), (u(0.55, 0.68), 1)]),
         "straight": lambda u: _nine(u, [(u(0.76, 0.84), 1)]),
         "hooked": lambda u: _nine(u, [(u(0.76, 0.82), 0.75), (u(0.62, 0.7), 0.98), (u(0.3, 0.45), u(0.88, 0.95))]),
-        "two_strokes": lambda u: _nine(u, [(u(0.7, 0.82), 1)], separate=True)},
+        "two_strokes": lambda u: _nine(u, [(u(0.7, 0.82), 1)], separate=True),
+    },
 }
 STYLES = {digit: tuple(shapes) for digit, shapes in _SHAPES.items()}
 # The continental and other non-MNIST forms: half the samples of their digit, the common forms the other half.
-VARIANTS = {1: ("long_flag", "flag_foot", "foot"), 2: ("looped", "angular", "curly"), 3: ("flat_top",),
-            4: ("open", "open_round", "open_tall", "open_slanted"), 5: ("detached_flag", "angular_belly"),
-            7: ("crossed", "hooked", "hooked_crossed"), 9: ("straight", "hooked", "two_strokes")}
+VARIANTS = {
+    1: ("long_flag", "flag_foot", "foot"),
+    2: ("looped", "angular", "curly"),
+    3: ("flat_top",),
+    4: ("open", "open_round", "open_tall", "open_slanted"),
+    5: ("detached_flag", "angular_belly"),
+    7: ("crossed", "hooked", "hooked_crossed"),
+    9: ("straight", "hooked", "two_strokes"),
+}
 # The forms the shipped model misread most from people outside MNIST's writers (continental 1s
 # and 7s, open 4s, straight-stemmed 9s) get most of their digit's samples.
 VARIANT_SHARE = {1: 0.75, 4: 0.7, 7: 0.75, 9: 0.7}
@@ -359,12 +392,21 @@ def recorded(strokes, rng):
     return [np.column_stack([np.interp(at, along, joined[:, 0]), np.interp(at, along, joined[:, 1])])]
 
 
+def starter_canvas(index, seed=0):
+    """(canvas, label, style): the starter drawing number `index` (its label is `index % 10`).
+
+    Every drawing has a random generator of its own, seeded by (`seed`, `index`), so any slice
+    of the collection can be drawn alone (by one worker of several) and the first n drawings
+    of a larger collection are exactly a smaller one.
+    """
+    rng = np.random.default_rng([seed, index])
+    digit = index % 10
+    style = _pick_style(digit, rng)
+    width = _brush(rng)
+    strokes = place(recorded(synthesize(digit, rng, style), rng), *_where(rng, width / 2 / CANVAS_SIZE + 0.01))
+    return render(strokes, CANVAS_SIZE, width, margin=0), digit, style
+
+
 def starter_canvases(per_class, seed=0) -> Iterator[tuple[np.ndarray, int, str]]:
     """(canvas, label, style) for `per_class` drawings of each digit, the digits taking turns."""
-    rng = np.random.default_rng(seed)
-    for _ in range(per_class):
-        for digit in range(10):
-            style = _pick_style(digit, rng)
-            width = _brush(rng)
-            strokes = place(recorded(synthesize(digit, rng, style), rng), *_where(rng, width / 2 / CANVAS_SIZE + 0.01))
-            yield render(strokes, CANVAS_SIZE, width, margin=0), digit, style
+    return (starter_canvas(index, seed) for index in range(per_class * 10))

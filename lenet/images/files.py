@@ -14,7 +14,15 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lenet.config import DECODE_BUDGET_BYTES, DECODE_WAIT_S, MAX_DECODED_SIDE, MAX_FILE_BYTES, MAX_FRAMES, MAX_IMAGE_PIXELS
+from lenet.config import (
+    DECODE_BUDGET_BYTES,
+    DECODE_WAIT_S,
+    MAX_DECODED_SIDE,
+    MAX_FILE_BYTES,
+    MAX_FRAMES,
+    MAX_IMAGE_PIXELS,
+)
+from lenet.errors import Refused
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff")
@@ -36,7 +44,7 @@ _SIGNATURES = (
 )
 
 
-class ImageRefused(ValueError):
+class ImageRefused(Refused, ValueError):
     """The file is not an image this app reads; the message says why in one sentence."""
 
 
@@ -77,7 +85,9 @@ def open_image(source, max_side=MAX_DECODED_SIDE, cancelled=None):
     except ImageRefused:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageRefused(f"The image has too many pixels; up to {MAX_IMAGE_PIXELS // 1_000_000} megapixels are read.") from None
+        raise ImageRefused(
+            f"The image has too many pixels; up to {MAX_IMAGE_PIXELS // 1_000_000} megapixels are read."
+        ) from None
     except UnidentifiedImageError:
         raise ImageRefused(_not_an_image(data)) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, MemoryError) as error:
@@ -117,7 +127,9 @@ DECODE_BUDGET = DecodeBudget(DECODE_BUDGET_BYTES)
 def _decoded_bytes(image):
     """Memory the decoded picture takes, and its converted copy where reducing needs one."""
     width, height = image.size
-    per_pixel = {"1": 1, "L": 1, "P": 1, "LA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2, "RGB": 3, "YCbCr": 3}.get(image.mode, 4)
+    per_pixel = {"1": 1, "L": 1, "P": 1, "LA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2, "RGB": 3, "YCbCr": 3}.get(
+        image.mode, 4
+    )
     conversion = 4 if image.mode in ("1", "P", "PA", "CMYK", "YCbCr") else 0
     return width * height * (per_pixel + conversion)
 
@@ -127,7 +139,9 @@ def _reduced(image, max_side):
         return image
     if image.mode in ("1", "P", "PA"):
         # Pillow resamples these with the nearest pixel only, which breaks thin strokes.
-        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "L" if image.mode == "1" else "RGB")
+        image = image.convert(
+            "RGBA" if image.mode == "PA" or "transparency" in image.info else "L" if image.mode == "1" else "RGB"
+        )
     image.thumbnail((max_side, max_side), Image.Resampling.BOX, reducing_gap=2.0)  # in place: no full-size copy
     return image
 

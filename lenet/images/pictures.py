@@ -4,7 +4,7 @@ All numpy and Pillow in, numpy or Pillow out; the app only shows what is made he
 """
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 RIGHT, WRONG = (46, 160, 67), (215, 58, 73)
 
@@ -12,14 +12,9 @@ RIGHT, WRONG = (46, 160, 67), (215, 58, 73)
 def thumbnail(image, size=112):
     """A square `size` px view of an image (uint8, or float 0-255): padded with black, small
     images enlarged with visible pixels (nearest), large ones reduced smoothly."""
-    image = np.clip(np.asarray(image), 0, 255).astype(np.uint8)
-    height, width = image.shape[:2]
-    side = max(height, width, 1)
-    square = np.zeros((side, side) + image.shape[2:], np.uint8)
-    top, left = (side - height) // 2, (side - width) // 2
-    square[top : top + height, left : left + width] = image
-    resample = Image.Resampling.NEAREST if side < size else Image.Resampling.BOX
-    return np.asarray(Image.fromarray(square).resize((size, size), resample, reducing_gap=3.0))
+    image = Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8))
+    resample = Image.Resampling.NEAREST if max(image.size) < size else Image.Resampling.BOX
+    return np.asarray(ImageOps.pad(image, (size, size), resample, color=0))
 
 
 def draw_boxes(image, boxes, labels, color=(255, 64, 64)):
@@ -44,7 +39,9 @@ def contact_sheet(images, captions, right, columns=10, scale=2, border=3):
         r, c = divmod(position, columns)
         x, y = c * (cell + 4), r * (cell + caption_height + 4)
         pen.rectangle((x, y, x + cell - 1, y + cell - 1), fill=RIGHT if ok else WRONG)
-        digit = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).resize((28 * scale, 28 * scale), Image.Resampling.NEAREST)
+        digit = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).resize(
+            (28 * scale, 28 * scale), Image.Resampling.NEAREST
+        )
         sheet.paste(digit, (x + border, y + border))
         pen.text((x + 1, y + cell), caption, fill=(40, 40, 40) if ok else WRONG, font_size=10)
     return sheet

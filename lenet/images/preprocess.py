@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
+from skimage.segmentation import relabel_sequential
 
 from lenet.config import IMAGE_SIZE
 from lenet.images.files import ImageRefused
@@ -84,7 +85,7 @@ class Prepared:
     """One digit ready for a model."""
 
     input: np.ndarray  # (28, 28) float32, 0-255, white on black, MNIST-normalised
-    box: tuple  # (left, top, right, bottom) in the original image's pixels
+    box: tuple  # (left, top, right, bottom) in the pixels of the picture handed in
     crop: np.ndarray  # uint8 luminance of the digit as written (longest side <= CROP_SIZE)
     steps: tuple  # this digit's own steps (after the page's)
 
@@ -174,7 +175,9 @@ def flatten_background(ink):
     opened = ndi.grey_opening(small, size=(window, window), mode="nearest")
     if not opened.any():
         return ink  # black paper (a drawing): nothing to subtract
-    smooth = Image.fromarray(opened).filter(ImageFilter.GaussianBlur(2)).resize((width, height), Image.Resampling.BILINEAR)
+    smooth = (
+        Image.fromarray(opened).filter(ImageFilter.GaussianBlur(2)).resize((width, height), Image.Resampling.BILINEAR)
+    )
     return np.clip(ink - np.asarray(smooth, dtype=np.float32), 0, None)
 
 
@@ -203,7 +206,7 @@ def ink_pieces(flat, paper_outside=0):
     touches_strong = np.zeros(count + 1, bool)
     touches_strong[labels[strong]] = True
     touches_strong[0] = False
-    return labels if touches_strong[1:].all() else _renumber(labels, touches_strong)
+    return labels if touches_strong[1:].all() else renumber(labels, touches_strong)
 
 
 def remove_specks(labels):
@@ -216,7 +219,7 @@ def remove_specks(labels):
     keep = (areas >= max(4, 0.02 * areas.max())) | (longest >= 0.25 * longest.max())
     if keep.all():
         return labels, sides
-    labels = _renumber(labels, np.concatenate([[False], keep]))
+    labels = renumber(labels, np.concatenate([[False], keep]))
     return labels, sides[keep]
 
 
@@ -252,15 +255,24 @@ def clean_page(image, steps=None):
     window = _lit_window(flat)
     labels, boxes = remove_specks(ink_pieces(flat[window], paper_outside=flat.size - flat[window].size))
     if len(boxes) > MAX_PIECES:
-        raise ImageRefused(f"The picture has {len(boxes):,} separate marks, more than handwriting has; "
-                           f"up to {MAX_PIECES} are read.")
+        raise ImageRefused(
+            f"The picture has {len(boxes):,} separate marks, more than handwriting has; up to {MAX_PIECES} are read."
+        )
     ink = soft_ink(flat[window], labels > 0)
     if steps.size:
         shown = np.zeros_like(flat)
         shown[window] = ink * near(labels > 0)
         steps.add("background removed", shown, f"{len(boxes)} ink pieces")
-    return Page(gray=gray[window], ink=ink, labels=labels, boxes=boxes, origin=(window[1].start, window[0].start),
-                size=flat.shape, scale=scale, steps=tuple(steps.recorded))
+    return Page(
+        gray=gray[window],
+        ink=ink,
+        labels=labels,
+        boxes=boxes,
+        origin=(window[1].start, window[0].start),
+        size=flat.shape,
+        scale=scale,
+        steps=tuple(steps.recorded),
+    )
 
 
 def _lit_window(flat):
@@ -271,11 +283,9 @@ def _lit_window(flat):
     return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
-def _renumber(labels, keep):
+def renumber(labels, keep):
     """`labels` with only the labels where `keep` (indexed by label) is true, numbered 1, 2, ..."""
-    new = np.zeros(len(keep), np.int32)
-    new[keep] = np.arange(1, keep.sum() + 1)
-    return new[labels]
+    return relabel_sequential(np.where(keep[labels], labels, 0))[0]
 
 
 def _boxes(labels):
@@ -306,7 +316,11 @@ def normalize_stroke_width(digit):
     height, width = digit.shape
     scale = STROKE_SIZE / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    image = np.asarray(Image.fromarray(digit, "F").resize(size, Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR))
+    image = np.asarray(
+        Image.fromarray(np.asarray(digit, np.float32), "F").resize(
+            size, Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR
+        )
+    )
     current = stroke_width(image > 127) / STROKE_SIZE
     if STROKE_LOW <= current <= STROKE_HIGH or current == 0:
         return np.clip(image, 0, 255), current
@@ -327,7 +341,13 @@ def fit_in_box(digit, box_size=BOX_SIZE):
     height, width = digit.shape
     scale = box_size / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = np.clip(np.asarray(Image.fromarray(digit, "F").resize(size, Image.Resampling.LANCZOS), dtype=np.float32), 0, 255)
+    small = np.clip(
+        np.asarray(
+            Image.fromarray(np.asarray(digit, np.float32), "F").resize(size, Image.Resampling.LANCZOS), dtype=np.float32
+        ),
+        0,
+        255,
+    )
     if small.max() > 0:
         small *= 255.0 / small.max()  # MNIST strokes reach full white
     field = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
@@ -384,7 +404,9 @@ def prepare_digits(image, steps_size=None, one_digit=False):
         try:
             groups = group_digits(page.boxes, MAX_DIGITS)
         except TooManyDigits as error:
-            raise ImageRefused(f"The picture holds {error.found} digit-sized marks; up to {error.limit} digits are read.") from None
+            raise ImageRefused(
+                f"The picture holds {error.found} digit-sized marks; up to {error.limit} digits are read."
+            ) from None
     return page, [prepare_digit(page, group, Steps(steps_size)) for group in groups if is_digit_sized(page, group)]
 
 

@@ -1,22 +1,25 @@
 """Reading a picture: preprocessing plus a model, one `Reading` of its digits.
 
-A `Reading` holds the page's steps once and each `Digit` with its box, model input, own steps
-and probabilities. Steps are recorded only when asked for, at the size they are shown.
+`read_file` is the one way from a file's bytes or path to a `Reading` (the page's uploads, the
+command line, kept digits); `read` reads a picture already in memory (the canvas). A `Reading`
+holds the page's steps once and each `Digit` with its box, model input, own steps and
+probabilities. Steps are recorded only when asked for, at the size they are shown.
 """
 
 import dataclasses
 
 import numpy as np
 
+from lenet.images.files import open_image
 from lenet.images.preprocess import prepare_digits
 
 
 @dataclasses.dataclass(frozen=True)
 class Digit:
-    box: tuple  # (left, top, right, bottom) in the original picture's pixels
+    box: tuple  # (left, top, right, bottom) in the picture's pixels (`read_file`: the file's own)
     input: np.ndarray  # (28, 28) float32, 0-255: what the model read
     crop: np.ndarray  # uint8 luminance of the digit as written, at most 160 px
-    probabilities: np.ndarray  # (10,)
+    probabilities: np.ndarray | None  # (10,); None when read without a model (preparation only)
     steps: tuple = ()  # this digit's own preprocessing steps (`preprocess.Step`)
 
     @property
@@ -32,6 +35,8 @@ class Digit:
 class Reading:
     digits: tuple  # `Digit`s, left to right; empty when the picture holds none
     steps: tuple = ()  # the whole picture's preprocessing steps, shared by its digits
+    picture: object = None  # `read_file`: the decoded picture (Pillow, longest side <= 2048 px)
+    size: tuple | None = None  # `read_file`: the file's own (width, height)
 
     @property
     def text(self):
@@ -49,7 +54,8 @@ class Reading:
 
 
 def read(image, predictor, steps_size=None, one_digit=False):
-    """Read the digits in `image` (Pillow image or array) with `predictor` (a `Predictor`).
+    """Read the digits in `image` (Pillow image or array) with `predictor` (a `Predictor`, or
+    None to prepare the digits only); boxes are in `image`'s pixels.
 
     All digits go through the model in one batch. `steps_size` records the preprocessing
     steps as thumbnails of that size; `one_digit` takes all ink as one digit.
@@ -58,7 +64,25 @@ def read(image, predictor, steps_size=None, one_digit=False):
     page, prepared = prepare_digits(image, steps_size=steps_size, one_digit=one_digit)
     if not prepared:
         return Reading(digits=(), steps=page.steps)
-    probabilities = predictor.predict(np.stack([p.input for p in prepared]))
-    digits = tuple(Digit(box=p.box, input=p.input, crop=p.crop, probabilities=probs, steps=p.steps)
-                   for p, probs in zip(prepared, probabilities))
+    inputs = np.stack([p.input for p in prepared])
+    probabilities = predictor.predict(inputs) if predictor is not None else [None] * len(prepared)
+    digits = tuple(
+        Digit(box=p.box, input=p.input, crop=p.crop, probabilities=probs, steps=p.steps)
+        for p, probs in zip(prepared, probabilities)
+    )
     return Reading(digits=digits, steps=page.steps)
+
+
+def read_file(source, predictor=None, steps_size=None, one_digit=False, cancelled=None):
+    """Read the digits in an image file (bytes, a path or a binary file object) as `read` does,
+    with boxes in the file's own pixels; the `Reading` keeps the decoded picture and its size.
+
+    Raises `ImageRefused` with a one-line reason for anything that is not a readable picture
+    (see `lenet.images.files.open_image`; `cancelled()` ends a wait for decoding memory).
+    """
+    picture = open_image(source, cancelled=cancelled)
+    reading = read(picture, predictor, steps_size=steps_size, one_digit=one_digit)
+    size = picture.info["original_size"]
+    scale = max(size) / max(picture.size)
+    digits = tuple(dataclasses.replace(d, box=tuple(round(v * scale) for v in d.box)) for d in reading.digits)
+    return dataclasses.replace(reading, digits=digits, picture=picture, size=size)

@@ -8,15 +8,20 @@ serving the app sees one consistent choice and switches without a restart.
 
 import dataclasses
 import functools
-import json
 from pathlib import Path
 
-from lenet.nets.modelio import load_metadata, metadata_path, write_json_atomic
+from lenet.errors import Refused
+from lenet.nets.modelio import load_metadata, metadata_path
+from lenet.storage import read_json, write_json_atomic
 
 # A finished run replaces the served model by itself only if it reads MNIST's test set at most
 # this much worse (a tenth of a point): a 1,000-image run must never replace a 99.4% model.
 ACTIVATION_MARGIN = 0.001
 KEEP_PREVIOUS = 10  # models once active, remembered to fall back on
+
+
+class CatalogRefused(Refused, ValueError):
+    """A model that can't be found, activated or deleted; the message says why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,12 +74,7 @@ class Catalog:
         return next((m for m in self.models() if m.name == name), None)
 
     def _active_record(self):
-        try:
-            with open(self.settings.active_file) as f:
-                record = json.load(f)
-        except (OSError, ValueError):
-            return {}
-        return record if isinstance(record, dict) else {}
+        return read_json(self.settings.active_file, {})
 
     def active_name(self):
         name = self._active_record().get("name")
@@ -90,9 +90,11 @@ class Catalog:
         """Make the catalogued model `name` the served one; returns its `ModelInfo`."""
         info = self.find(name)
         if info is None:
-            raise ValueError(f"No model called {name!r} among the shipped and trained models.")
+            raise CatalogRefused(f"No model called {name!r} among the shipped and trained models.")
         record = self._active_record()
-        previous = [n for n in [record.get("name"), *record.get("previous", [])] if isinstance(n, str) and n != info.name]
+        previous = [
+            n for n in [record.get("name"), *record.get("previous", [])] if isinstance(n, str) and n != info.name
+        ]
         write_json_atomic(self.settings.active_file, {"name": info.name, "previous": previous[:KEEP_PREVIOUS]})
         return info
 
@@ -127,17 +129,19 @@ class Catalog:
         """Remove a trained version; the active model and shipped models are never deleted."""
         info = self.find(name)
         if info is None:
-            raise ValueError(f"No model called {name!r}.")
+            raise CatalogRefused(f"No model called {name!r}.")
         if info.shipped:
-            raise ValueError(f"{name} is shipped with the app and cannot be deleted.")
+            raise CatalogRefused(f"{name} is shipped with the app and cannot be deleted.")
         if name == self.active().name:
-            raise ValueError(f"{name} is the active model; activate another one before deleting it.")
+            raise CatalogRefused(f"{name} is the active model; activate another one before deleting it.")
         for path in (info.path, metadata_path(info.path)):
             path.unlink(missing_ok=True)
 
     def contains(self, path):
         path = Path(path).resolve()
-        return any(path.is_relative_to(folder.resolve()) for folder in (self.settings.models_dir, self.settings.trained_dir))
+        return any(
+            path.is_relative_to(folder.resolve()) for folder in (self.settings.models_dir, self.settings.trained_dir)
+        )
 
 
 def _scan(folder, shipped):
@@ -151,5 +155,7 @@ def _scan(folder, shipped):
             stat = path.stat()
         except OSError:
             continue  # deleted while listing
-        infos.append(ModelInfo(path.stem, path, shipped, f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}", stat.st_mtime))
+        infos.append(
+            ModelInfo(path.stem, path, shipped, f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}", stat.st_mtime)
+        )
     return infos

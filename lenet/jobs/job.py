@@ -15,16 +15,16 @@ import traceback
 
 import keras
 
+from lenet.config import MNIST_TRAIN_IMAGES, Settings
+from lenet.errors import Refused
 from lenet.jobs.catalog import Catalog
-from lenet.people.collection import CollectionRefused, Collections, folder_name
-from lenet.config import Settings
-from lenet.datasets.mnist import MnistCorrupt, MnistNotFound, load_mnist_with_source
-from lenet.nets.devices import describe_device, enable_compilation_cache
-from lenet.nets.modelio import ModelFileError, build_metadata, load_model, save_model
+from lenet.jobs.pipeline import teach_and_save, train_and_save
 from lenet.jobs.runs import Metric, RunStore, Status, this_host
 from lenet.jobs.supervisor import log_tail
-from lenet.people.teach import TeachConfig, TeachRefused, check_teachable, phases_of_held_out, teach, teach_metadata
-from lenet.nets.training import TrainConfig, fit_size, steps_per_epoch, train
+from lenet.nets.devices import describe_device
+from lenet.nets.training import TrainConfig, fit_size, steps_per_epoch
+from lenet.people.collection import Collections, folder_name
+from lenet.people.teach import TeachConfig, TeachRefused, check_teachable, phases_of_held_out
 
 PROGRESS_EVERY_S = 0.25  # metric rows are written at most this often (and at every epoch end)
 
@@ -61,7 +61,10 @@ class ProgressReporter(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._write("epoch", self.steps_per_epoch, logs)
-        print(f"epoch {epoch + 1}/{self.epochs}: " + "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()), flush=True)
+        print(
+            f"epoch {epoch + 1}/{self.epochs}: " + "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items()),
+            flush=True,
+        )
         self.last_write = time.perf_counter()
         self._obey_stop()
 
@@ -71,59 +74,86 @@ class ProgressReporter(keras.callbacks.Callback):
 
     def _write(self, kind, step, logs, images_per_s=None):
         logs = {k: None if v is None else float(v) for k, v in (logs or {}).items()}
-        self.store.add_metrics(self.run_id, [Metric(
-            kind=kind, logged=time.time(), epoch=self.epoch + 1, step=step,
-            progress=self.epoch + step / self.steps_per_epoch, loss=logs.get("loss"), accuracy=logs.get("accuracy"),
-            val_loss=logs.get("val_loss"), val_accuracy=logs.get("val_accuracy"), images_per_s=images_per_s,
-        )])
+        self.store.add_metrics(
+            self.run_id,
+            [
+                Metric(
+                    kind=kind,
+                    logged=time.time(),
+                    epoch=self.epoch + 1,
+                    step=step,
+                    progress=self.epoch + step / self.steps_per_epoch,
+                    loss=logs.get("loss"),
+                    accuracy=logs.get("accuracy"),
+                    val_loss=logs.get("val_loss"),
+                    val_accuracy=logs.get("val_accuracy"),
+                    images_per_s=images_per_s,
+                )
+            ],
+        )
 
 
 def run_job(settings, run_id):
-    """The job's body: train (or teach), save a version, record the outcome."""
+    """The job's body: train (or teach) and save a version, then serve it if asked and record the outcome."""
     store = RunStore.of(settings)
     run = store.run(run_id)
     # SIGTERM (a server shutting down, `kill`) stops like the Stop button: the model is kept.
     signal.signal(signal.SIGTERM, lambda *_: store.request_stop(run_id))
-    store.update(run_id, status=Status.STOPPING if run.stop_requested else Status.RUNNING, started=time.time(),
-                 heartbeat=time.time(), pid=os.getpid(), host=this_host(), device=describe_device())
-    enable_compilation_cache(settings.cache_dir / "xla")
-    data, source = load_mnist_with_source(settings.mnist_dir)
+    store.update(
+        run_id,
+        status=Status.STOPPING if run.stop_requested else Status.RUNNING,
+        started=time.time(),
+        heartbeat=time.time(),
+        pid=os.getpid(),
+        host=this_host(),
+        device=describe_device(),
+    )
+    annotate = lambda metadata: {
+        "run_id": run.id,
+        "partial": store.stop_requested(run.id),
+        "stopped_early": store.stop_requested(run.id) or metadata.get("stopped_early", False),
+    }
     body = teach_collection if run.kind == "teach" else train_network
-    model, name, metadata = body(settings, store, run, data, source)
-    finish(settings, store, run, model, name, metadata, stopped=store.stop_requested(run_id))
+    metadata = body(settings, store, run, annotate)
+    finish(settings, store, run, metadata)
     return run_id
 
 
-def finish(settings, store, run, model, name, metadata, stopped):
-    """Save the run's model as a version, serve it if asked and not worse, keep the number of
-    stopped runs' versions within `Settings.keep_versions`, and record the outcome."""
-    metadata.update(run_id=run.id, partial=stopped, stopped_early=stopped or metadata.get("stopped_early", False))
-    save_model(model, settings.trained_dir / f"{name}.keras", metadata)
+def finish(settings, store, run, metadata):
+    """Serve the saved version if asked and not worse, keep the number of stopped runs' versions
+    within `Settings.keep_versions`, and record the outcome."""
     catalog = Catalog(settings)
     outcome = None
-    if run.activate_when_done and not stopped:
-        outcome = catalog.activate_unless_worse(name, metadata["test_accuracy"])
+    if run.activate_when_done and not metadata["partial"]:
+        outcome = catalog.activate_unless_worse(metadata["name"], metadata["test_accuracy"])
     catalog.prune(settings.keep_versions)
-    store.update(run.id, status=Status.STOPPED if stopped else Status.FINISHED, finished=time.time(),
-                 test_accuracy=metadata["test_accuracy"], test_loss=metadata.get("test_loss"), model_name=name,
-                 outcome=outcome, log_tail=log_tail(run.log_path))
+    store.update(
+        run.id,
+        status=Status.STOPPED if metadata["partial"] else Status.FINISHED,
+        finished=time.time(),
+        test_accuracy=metadata["test_accuracy"],
+        test_loss=metadata.get("test_loss"),
+        model_name=metadata["name"],
+        outcome=outcome,
+        log_tail=log_tail(run.log_path),
+    )
 
 
-def train_network(settings, store, run, data, source):
-    """A training run: (model, version name, metadata)."""
+def train_network(settings, store, run, annotate):
+    """A training run: its model saved as version ARCH-runN; returns the model card."""
     config = TrainConfig.from_dict(run.config)
-    steps = steps_per_epoch(config, len(data[0][0]))
-    store.update(run.id, epochs=config.epochs, steps_per_epoch=steps, train_images=fit_size(config, len(data[0][0])))
+    total = MNIST_TRAIN_IMAGES
+    steps = steps_per_epoch(config, total)
+    store.update(run.id, epochs=config.epochs, steps_per_epoch=steps, train_images=fit_size(config, total))
     reporter = ProgressReporter(store, run.id, steps, config.batch_size, config.epochs)
-    starter = Collections(settings.collections_dir).starter_digits(config.starter)
-    result = train(config, data, callbacks=[reporter], starter=starter)
+    output = settings.trained_dir / f"{config.architecture}-run{run.id}.keras"
+    result, metadata = train_and_save(settings, config, output, callbacks=[reporter], annotate=annotate)
     store.update(run.id, recipe=result.recipe)
-    name = f"{config.architecture}-run{run.id}"
-    return result.model, name, build_metadata(result, data_source=source, name=name)
+    return metadata
 
 
-def teach_collection(settings, store, run, data, source):
-    """A teaching run: the chosen model fine-tuned on a collection; (model, version name, metadata)."""
+def teach_collection(settings, store, run, annotate):
+    """A teaching run: the chosen model fine-tuned on a collection; returns the model card."""
     config = TeachConfig.from_dict(run.config)
     catalog = Catalog(settings)
     base = catalog.find(config.base_model) if config.base_model else catalog.active()
@@ -132,22 +162,36 @@ def teach_collection(settings, store, run, data, source):
     x_own, y_own = Collections(settings.collections_dir).get(config.collection).arrays()
     check_teachable(y_own)
     phases = 1 + phases_of_held_out(config, len(y_own))
-    store.update(run.id, epochs=phases, steps_per_epoch=config.steps, train_images=len(y_own),
-                 recipe="fine-tune with MNIST replay")
+    store.update(
+        run.id,
+        epochs=phases,
+        steps_per_epoch=config.steps,
+        train_images=len(y_own),
+        recipe="fine-tune with MNIST replay",
+    )
     reporter = ProgressReporter(store, run.id, config.steps, config.batch_size, phases)
-    result = teach(load_model(base.path), x_own, y_own, data, config, callbacks=[reporter],
-                   stop=lambda: store.stop_requested(run.id))
-    name = f"{base.name.split('-')[0]}-{folder_name(config.collection)}-run{run.id}"
-    return result.model, name, teach_metadata(result, base.name, name, source)
+    output = settings.trained_dir / f"{base.name.split('-')[0]}-{folder_name(config.collection)}-run{run.id}.keras"
+    _, metadata = teach_and_save(
+        settings,
+        base.path,
+        x_own,
+        y_own,
+        config,
+        output,
+        callbacks=[reporter],
+        stop=lambda: store.stop_requested(run.id),
+        annotate=annotate,
+    )
+    return metadata
 
 
 def public_reason(error):
     """One line on why a job failed, fit for anyone to read: no paths, no tracebacks (those are
     in its log, shown only to whoever may train)."""
-    reasons = {MnistNotFound: "the server has no copy of MNIST", MnistCorrupt: "the server's copy of MNIST is damaged",
-               ModelFileError: "a model file it needed is missing or damaged", MemoryError: "it ran out of memory"}
-    own_words = (TeachRefused, CollectionRefused)  # our own one-line messages, written without paths
-    reason = str(error) if isinstance(error, own_words) else reasons.get(type(error), "it stopped with an error")
+    if isinstance(error, Refused):
+        reason = error.public
+    else:
+        reason = "it ran out of memory" if isinstance(error, MemoryError) else "it stopped with an error"
     return f"{type(error).__name__}: {reason}"
 
 
@@ -161,8 +205,13 @@ def main(argv):
         run = store.run(run_id)
         traceback.print_exc()
         sys.stdout.flush()
-        store.update(run_id, status=Status.FAILED, finished=time.time(), error=public_reason(error),
-                     log_tail=log_tail(run.log_path if run else None))
+        store.update(
+            run_id,
+            status=Status.FAILED,
+            finished=time.time(),
+            error=public_reason(error),
+            log_tail=log_tail(run.log_path if run else None),
+        )
         return 1
     return 0
 

@@ -1,10 +1,10 @@
 """The runs database: every training run, its progress and its outcome, in one SQLite file.
 
-A `Run` and its `Metric` rows are dataclasses; the tables are derived from them, and a column
-added to a dataclass is added to an older database on open. WAL mode lets the app's readers and
-the one writing job work at once; every write is a short transaction, so a job killed at any
-moment leaves the database consistent. Each call opens and closes its own connection, so no
-web session holds a file handle between page runs.
+A `Run` and its `Metric` rows are dataclasses over a schema written out below; `PRAGMA
+user_version` says which version a database has, and an older one is brought up to date on
+open. WAL mode lets the app's readers and the one writing job work at once; every write is a
+short transaction, so a job killed at any moment leaves the database consistent. Each call
+opens and closes its own connection, so no web session holds a file handle between page runs.
 """
 
 import contextlib
@@ -14,7 +14,8 @@ import json
 import socket
 import sqlite3
 import time
-import typing
+
+from lenet.errors import Refused
 
 
 class Status(str, enum.Enum):
@@ -81,42 +82,64 @@ class Metric:
     seq: int = 0
 
 
-class RunInProgress(RuntimeError):
+class RunInProgress(Refused):
     """A second run was asked for while one is going; the message names it."""
 
 
-class RunsUnavailable(RuntimeError):
+class RunsUnavailable(Refused):
     """The runs database can't be read (damaged, or not a database); the message says what to do."""
 
 
-_SQL_TYPES = {int: "INTEGER", float: "REAL", str: "TEXT", bool: "INTEGER", dict: "TEXT", Status: "TEXT"}
+RUN_COLUMNS = [field.name for field in dataclasses.fields(Run)]
+METRIC_COLUMNS = [field.name for field in dataclasses.fields(Metric)]
+
+# The schema, written out; `Run` and `Metric` are its rows (a test checks they agree). Version 1.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL, kind TEXT NOT NULL, config TEXT NOT NULL,
+    activate_when_done INTEGER NOT NULL, created REAL NOT NULL, started REAL, finished REAL, heartbeat REAL,
+    pid INTEGER, host TEXT, device TEXT, recipe TEXT, epochs INTEGER, steps_per_epoch INTEGER, train_images INTEGER,
+    stop_requested INTEGER NOT NULL, test_accuracy REAL, test_loss REAL, model_name TEXT, log_path TEXT,
+    log_tail TEXT, error TEXT, outcome TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    kind TEXT NOT NULL, logged REAL NOT NULL, epoch INTEGER NOT NULL, step INTEGER NOT NULL, progress REAL NOT NULL,
+    loss REAL, accuracy REAL, val_loss REAL, val_accuracy REAL, images_per_s REAL, seq INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, PRIMARY KEY (run_id, seq)
+);
+"""
+SCHEMA_VERSION = 1
 
 
-def _columns(cls):
-    """(name, SQL type, nullable) for each field of a dataclass."""
-    hints = typing.get_type_hints(cls)
-    columns = []
-    for field in dataclasses.fields(cls):
-        kinds = [t for t in typing.get_args(hints[field.name]) if t is not type(None)] or [hints[field.name]]
-        columns.append((field.name, _SQL_TYPES[kinds[0]], type(None) in typing.get_args(hints[field.name])))
-    return columns
+def _migrate(db):
+    """Bring a database up to `SCHEMA_VERSION` (`PRAGMA user_version` says where it is).
+
+    Version 0 is a new file, or one made before versions were kept, by a version of the app
+    with fewer columns: the tables are made, and the columns the schema has and they lack are
+    added (nullable, as such a database's rows have no values for them).
+    """
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version >= SCHEMA_VERSION:
+        return
+    db.executescript(SCHEMA)
+    for table, declared in schema_columns().items():
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in declared.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-RUN_COLUMNS = [name for name, _, _ in _columns(Run)]
-METRIC_COLUMNS = [name for name, _, _ in _columns(Metric)]
-
-
-def _table_sql(table, cls, constraints=()):
-    parts = ["id INTEGER PRIMARY KEY AUTOINCREMENT" if name == "id" else f"{name} {kind}{'' if nullable else ' NOT NULL'}"
-             for name, kind, nullable in _columns(cls)]
-    return f"CREATE TABLE IF NOT EXISTS {table} ({', '.join([*parts, *constraints])})"
-
-
-SCHEMA = [
-    _table_sql("runs", Run),
-    _table_sql("metrics", Metric, ["run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE",
-                                   "PRIMARY KEY (run_id, seq)"]),
-]
+def schema_columns():
+    """`{table: {column: declared type}}` of `SCHEMA`, in order."""
+    memory = sqlite3.connect(":memory:")
+    memory.executescript(SCHEMA)
+    tables = {
+        table: {row[1]: row[2] for row in memory.execute(f"PRAGMA table_info({table})")}
+        for table in ("runs", "metrics")
+    }
+    memory.close()
+    return tables
 
 
 def this_host():
@@ -133,8 +156,13 @@ def _to_row(value):
 
 def _run_from_row(row):
     values = dict(zip(RUN_COLUMNS, row))
-    values.update(status=Status(values["status"]), kind=values["kind"] or "train", config=json.loads(values["config"] or "{}"),
-                  activate_when_done=bool(values["activate_when_done"]), stop_requested=bool(values["stop_requested"]))
+    values.update(
+        status=Status(values["status"]),
+        kind=values["kind"] or "train",
+        config=json.loads(values["config"] or "{}"),
+        activate_when_done=bool(values["activate_when_done"]),
+        stop_requested=bool(values["stop_requested"]),
+    )
     return Run(**values)
 
 
@@ -147,9 +175,7 @@ class RunStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
-                for statement in SCHEMA:
-                    db.execute(statement)
-                self._add_missing_columns(db)
+                _migrate(db)
         except (sqlite3.DatabaseError, OSError) as error:
             raise RunsUnavailable(
                 f"The runs database {self.path.name} can't be read ({error}). Training history is unavailable; "
@@ -184,14 +210,6 @@ class RunStore:
                 raise
             db.execute("COMMIT")
 
-    @staticmethod
-    def _add_missing_columns(db):
-        for table, cls in (("runs", Run), ("metrics", Metric)):
-            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-            for name, kind, _ in _columns(cls):
-                if name not in present:  # a database made by an older version
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-
     # ------------------------------------------------------------------ writing
 
     def create_run(self, config, activate_when_done=False, kind="train"):
@@ -202,16 +220,22 @@ class RunStore:
                 raise RunInProgress(f"Run {busy.id} is {busy.status.value}; one run at a time.")
             run = Run(config=config, activate_when_done=activate_when_done, kind=kind, created=time.time())
             names = [c for c in RUN_COLUMNS if c != "id"]
-            cursor = db.execute(f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                                [_to_row(getattr(run, n)) for n in names])
+            cursor = db.execute(
+                f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [_to_row(getattr(run, n)) for n in names],
+            )
             return cursor.lastrowid
 
     def claim_next(self, pid, host):
         """Mark the oldest queued run as taken by worker `pid` on `host`; return its id or None."""
         with self._transaction() as db:
-            row = db.execute("SELECT id FROM runs WHERE status = 'queued' AND pid IS NULL ORDER BY id LIMIT 1").fetchone()
+            row = db.execute(
+                "SELECT id FROM runs WHERE status = 'queued' AND pid IS NULL ORDER BY id LIMIT 1"
+            ).fetchone()
             if row:
-                db.execute("UPDATE runs SET pid = ?, host = ?, heartbeat = ? WHERE id = ?", (pid, host, time.time(), row[0]))
+                db.execute(
+                    "UPDATE runs SET pid = ?, host = ?, heartbeat = ? WHERE id = ?", (pid, host, time.time(), row[0])
+                )
         return row[0] if row else None
 
     def update(self, run_id, **fields):
@@ -237,8 +261,11 @@ class RunStore:
 
     def request_stop(self, run_id):
         with self._connect() as db:
-            db.execute("UPDATE runs SET stop_requested = 1, status = CASE WHEN status = 'running' THEN 'stopping' "
-                       "ELSE status END WHERE id = ? AND status IN ('queued', 'running')", (run_id,))
+            db.execute(
+                "UPDATE runs SET stop_requested = 1, status = CASE WHEN status = 'running' THEN 'stopping' "
+                "ELSE status END WHERE id = ? AND status IN ('queued', 'running')",
+                (run_id,),
+            )
 
     def delete_run(self, run_id):
         with self._transaction() as db:
@@ -268,8 +295,10 @@ class RunStore:
 
     def metrics(self, run_id, after_seq=0):
         with self._connect() as db:
-            rows = db.execute(f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id = ? AND seq > ? ORDER BY seq",
-                              (run_id, after_seq)).fetchall()
+            rows = db.execute(
+                f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id = ? AND seq > ? ORDER BY seq",
+                (run_id, after_seq),
+            ).fetchall()
         return [Metric(**dict(zip(METRIC_COLUMNS, row))) for row in rows]
 
     def check_integrity(self):
@@ -278,6 +307,8 @@ class RunStore:
 
     @staticmethod
     def _active(db):
-        row = db.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE status IN ('queued', 'running', 'stopping') "
-                         "ORDER BY id LIMIT 1").fetchone()
+        row = db.execute(
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE status IN ('queued', 'running', 'stopping') "
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
         return _run_from_row(row) if row else None

@@ -12,7 +12,10 @@ import subprocess
 import sys
 import time
 
+import psutil
+
 from lenet.config import PROJECT_ROOT
+from lenet.errors import Refused
 from lenet.jobs.runs import RunStore, Status, this_host
 
 LOG_TAIL_LINES = 40
@@ -20,7 +23,7 @@ STALE_AFTER_S = 600  # a running job silent this long is considered dead even if
 KILLED = "The training process ended without finishing (killed or crashed)."
 
 
-class TrainingDisabled(RuntimeError):
+class TrainingDisabled(Refused):
     """This server does not train (Settings.training == 'off')."""
 
 
@@ -48,7 +51,11 @@ def launch(settings, run_id, store):
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "lenet.jobs.job", str(run_id)],
-            cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
             env={**os.environ, **settings.environment(), "PYTHONUNBUFFERED": "1"},
         )
     store.update(run_id, pid=process.pid, host=this_host(), log_path=str(log_path))
@@ -78,28 +85,29 @@ def reconcile(store, runs=None):
             continue  # queued runs without a pid wait to be launched here or claimed by a worker
         if run.silent_for < STALE_AFTER_S and (run.host != this_host() or process_alive(run.pid)):
             continue  # alive here, or another machine's job that still reports
-        store.update(run.id, status=Status.FAILED, finished=time.time(), log_tail=log_tail(run.log_path),
-                     error=run.error or KILLED)
+        store.update(
+            run.id,
+            status=Status.FAILED,
+            finished=time.time(),
+            log_tail=log_tail(run.log_path),
+            error=run.error or KILLED,
+        )
         marked.append(run.id)
     return marked
 
 
 def process_alive(pid):
-    try:  # reap it if it is our own child that has exited
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+    """Whether process `pid` runs here; an exited child (a zombie until reaped) counts as dead."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # reap it if it is our own child that has exited
             return False
     except ChildProcessError:
         pass
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is dead for our purposes
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
+    except psutil.AccessDenied:
         return True
 
 

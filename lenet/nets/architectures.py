@@ -9,6 +9,7 @@ import keras
 from keras import layers
 
 from lenet.config import INPUT_SHAPE, NUM_CLASSES
+from lenet.errors import InvalidSetting
 
 ARCHITECTURES = {}
 
@@ -28,7 +29,7 @@ def build(name):
     """Build the registered architecture `name`."""
     if name not in ARCHITECTURES:
         known = ", ".join(sorted(ARCHITECTURES))
-        raise ValueError(f"Unknown architecture {name!r}. Known architectures: {known}.")
+        raise InvalidSetting(f"Unknown architecture {name!r}. Known architectures: {known}.")
     return ARCHITECTURES[name]()
 
 

@@ -85,8 +85,9 @@ def fit_on_device(trainer, config, x_fit, y_fit, validation=None, callbacks=(), 
     state = _read_state(trainer)
     programs = compile_programs(trainer, config.batch_size, lengths, key, state, data, val_batches)
 
-    callbacks = keras.callbacks.CallbackList(list(callbacks), add_progbar=verbose != 0, verbose=verbose,
-                                             epochs=config.epochs, steps=steps, model=trainer)
+    callbacks = keras.callbacks.CallbackList(
+        list(callbacks), add_progbar=verbose != 0, verbose=verbose, epochs=config.epochs, steps=steps, model=trainer
+    )
     trainer.stop_training = False
     history, logs = [], {}
     callbacks.on_train_begin()
@@ -187,7 +188,8 @@ def _loss_function(trainer):
 
     def loss_function(trainable, non_trainable, x, y):
         probabilities, non_trainable, losses = trainer.stateless_call(
-            trainable, non_trainable, x, training=True, return_losses=True)
+            trainable, non_trainable, x, training=True, return_losses=True
+        )
         # The loss the trainer was compiled with, plus any layer losses, as Keras's compute_loss adds them.
         loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities)) + sum(losses)
         correct = jnp.sum(jnp.argmax(probabilities, axis=-1) == y, dtype=jnp.int32)
@@ -224,7 +226,9 @@ def _validation_batches(x_val, y_val):
     padded = math.ceil(count / batch_size) * batch_size
     pad = lambda a: np.concatenate([a, np.zeros((padded - count, *a.shape[1:]), a.dtype)])
     weights = pad(np.ones(count, np.float32))
-    batches = [pad(np.asarray(a)).reshape(-1, batch_size, *a.shape[1:]) for a in (x_val, y_val.astype(np.int32), weights)]
+    batches = [
+        pad(np.asarray(a)).reshape(-1, batch_size, *a.shape[1:]) for a in (x_val, y_val.astype(np.int32), weights)
+    ]
     return tuple(jax.device_put(batches))
 
 
@@ -249,8 +253,11 @@ def _validation_logs(scores):
 
 
 def _read_state(trainer):
-    return ([v.value for v in trainer.trainable_variables], [v.value for v in trainer.non_trainable_variables],
-            [v.value for v in trainer.optimizer.variables])
+    return (
+        [v.value for v in trainer.trainable_variables],
+        [v.value for v in trainer.non_trainable_variables],
+        [v.value for v in trainer.optimizer.variables],
+    )
 
 
 def _write_state(trainer, state):

@@ -84,8 +84,11 @@ def tensorflow_onednn_default():
 def cpu_kind():
     """The flags that decide training speed here: 'AVX2', 'AVX2, AVX-512', 'AVX2, AVX-512, bf16'."""
     flags = cpu_flags()
-    kinds = [("AVX2", "avx2" in flags), ("AVX-512", "avx512f" in flags),
-             ("bf16", bool({"avx512_bf16", "amx_bf16"} & flags))]
+    kinds = [
+        ("AVX2", "avx2" in flags),
+        ("AVX-512", "avx512f" in flags),
+        ("bf16", bool({"avx512_bf16", "amx_bf16"} & flags)),
+    ]
     return ", ".join(name for name, present in kinds if present) or "no AVX2"
 
 
@@ -117,8 +120,10 @@ def uses_device_loop(pipeline):
     """
     if pipeline == "device":
         if backend() != "jax":
-            raise ValueError(f"The 'device' input pipeline needs the JAX backend, but Keras runs on {backend()}. "
-                             "Set KERAS_BACKEND=jax, or choose the 'auto', 'memory' or 'arrays' pipeline.")
+            raise ValueError(
+                f"The 'device' input pipeline needs the JAX backend, but Keras runs on {backend()}. "
+                "Set KERAS_BACKEND=jax, or choose the 'auto', 'memory' or 'arrays' pipeline."
+            )
         return True
     return pipeline == "auto" and backend() == "jax" and len(gpu_names()) == 1
 

@@ -12,7 +12,11 @@ from lenet.nets.inference import Predictor
 
 def predict_probabilities(model_or_predictor, images):
     """Probabilities for `images` through the compiled fast path."""
-    predictor = model_or_predictor if isinstance(model_or_predictor, Predictor) else Predictor(model_or_predictor, warm_up=False)
+    predictor = (
+        model_or_predictor
+        if isinstance(model_or_predictor, Predictor)
+        else Predictor(model_or_predictor, warm_up=False)
+    )
     return predictor.predict(images)
 
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 from PIL import Image
+from skimage.util import montage
 
 OCCLUSION_PATCH = 6
 OCCLUSION_STRIDE = 2
@@ -21,18 +22,16 @@ def feature_grid(maps, columns=None, gap=1, cell=None):
     maps = np.asarray(maps, np.float32)
     height, width, channels = maps.shape
     columns = columns or math.ceil(math.sqrt(channels * width / height))
-    rows = math.ceil(channels / columns)
     top = maps.max()
     scaled = np.clip(maps / top, 0, 1) * 255 if top > 0 else np.zeros_like(maps)
     if cell and cell != height:
         factor = max(1, round(cell / height))
         scaled = scaled.repeat(factor, axis=0).repeat(factor, axis=1)
-        height, width = scaled.shape[:2]
-    grid = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), 60, np.uint8)
-    for channel in range(channels):
-        r, c = divmod(channel, columns)
-        grid[r * (height + gap) : r * (height + gap) + height, c * (width + gap) : c * (width + gap) + width] = scaled[..., channel]
-    return grid
+    grid = montage(
+        np.moveaxis(scaled, -1, 0), fill=60, grid_shape=(math.ceil(channels / columns), columns), padding_width=gap
+    )
+    inner = grid[gap:-gap, gap:-gap] if gap else grid  # montage frames the grid too; only the gaps between tiles
+    return np.round(inner).astype(np.uint8)
 
 
 def occlusion_saliency(predictor, image, digit, patch=OCCLUSION_PATCH, stride=OCCLUSION_STRIDE, base=None):
@@ -77,4 +76,6 @@ def saliency_overlay(image, heat, scale=8):
     colored = heat_colors(heat).astype(np.float32)
     alpha = np.clip(heat, 0, 1)[..., None] * 0.85
     blended = (gray * (1 - alpha) + colored * alpha).astype(np.uint8)
-    return np.asarray(Image.fromarray(blended).resize((image.shape[1] * scale, image.shape[0] * scale), Image.Resampling.NEAREST))
+    return np.asarray(
+        Image.fromarray(blended).resize((image.shape[1] * scale, image.shape[0] * scale), Image.Resampling.NEAREST)
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lenet.images import pictures
-from lenet.nets.modelio import atomic_file
+from lenet.storage import atomic_file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +51,14 @@ def test_set_predictions(predictor, model_version, images, labels, cache_dir):
     return Predictions(probabilities, labels)
 
 
-def select(predictions, only_mistakes=False, true_class=None, predicted_class=None,
-           confidence=(0.0, 1.0), least_sure_first=False):
+def select(
+    predictions,
+    only_mistakes=False,
+    true_class=None,
+    predicted_class=None,
+    confidence=(0.0, 1.0),
+    least_sure_first=False,
+):
     """Indices of the images passing every filter, in index order or least sure first."""
     keep = np.ones(len(predictions.labels), bool)
     if only_mistakes:

@@ -11,9 +11,9 @@ import threading
 import keras
 import numpy as np
 
+from lenet.config import IMAGE_SIZE
 from lenet.nets import devices
 from lenet.nets.architectures import feature_layer_names
-from lenet.config import IMAGE_SIZE
 
 # Batches are padded up to one of these sizes so JAX compiles a handful of shapes, not one per call.
 BUCKETS = (1, 8, 64, 512)
@@ -94,8 +94,9 @@ def _compile(model):
         call = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
         # The variables' current arrays, read at every call: Keras's JAX trainer donates and
         # replaces them whenever fit, predict or evaluate runs on the same model.
-        return lambda x: _to_numpy(call([v.value for v in model.trainable_variables],
-                                        [v.value for v in model.non_trainable_variables], x))
+        return lambda x: _to_numpy(
+            call([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables], x)
+        )
     return lambda x: _to_numpy(model(x, training=False))
 
 

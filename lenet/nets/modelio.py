@@ -5,14 +5,9 @@ training config, per-epoch history, test scores, parameter count, training time,
 data checksums, library versions and creation time.
 """
 
-import contextlib
 import datetime
-import hashlib
 import importlib.metadata
-import json
-import os
 import platform
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -21,10 +16,15 @@ import numpy as np
 
 from lenet.config import INPUT_SHAPE, NUM_CLASSES
 from lenet.datasets.mnist import SHA256
+from lenet.errors import Refused
+from lenet.storage import atomic_file, read_json, sha256_of, write_json
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(Refused):
     """A model file is missing, damaged or not a LeNet Studio digit model; the message names it."""
+
+    def __init__(self, message):
+        super().__init__(message, public="a model file it needed is missing or damaged")
 
 
 def metadata_path(model_path):
@@ -34,10 +34,20 @@ def metadata_path(model_path):
 def build_metadata(result, data_source=None, name=None):
     """The JSON-ready description of a `TrainResult`."""
     return model_card(
-        result.model, data_source, name=name, architecture=result.config.architecture, config=result.config.to_dict(),
-        history=result.history, epochs_run=len(result.history), stopped_early=result.stopped_early,
-        test_accuracy=result.test_accuracy, test_loss=result.test_loss, train_seconds=round(result.train_seconds, 2),
-        device=result.device, precision=result.precision, jit_compile=result.jit_compile,
+        result.model,
+        data_source,
+        name=name,
+        architecture=result.config.architecture,
+        config=result.config.to_dict(),
+        history=result.history,
+        epochs_run=len(result.history),
+        stopped_early=result.stopped_early,
+        test_accuracy=result.test_accuracy,
+        test_loss=result.test_loss,
+        train_seconds=round(result.train_seconds, 2),
+        device=result.device,
+        precision=result.precision,
+        jit_compile=result.jit_compile,
     )
 
 
@@ -58,8 +68,12 @@ def count_params(model):
 
 def library_versions():
     backend = keras.backend.backend()
-    versions = {"python": platform.python_version(), "keras": keras.__version__, "backend": backend,
-                "numpy": np.__version__}
+    versions = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": backend,
+        "numpy": np.__version__,
+    }
     try:
         versions[backend] = importlib.metadata.version("torch" if backend == "torch" else backend)
     except importlib.metadata.PackageNotFoundError:
@@ -74,57 +88,20 @@ def save_model(model, path, metadata):
         raise ValueError(f"Model files end in .keras, not {path.name!r}.")
     with atomic_file(path) as tmp_model:
         model.save(tmp_model)
-        metadata = {**metadata, "name": metadata.get("name") or path.stem, "keras_sha256": _sha256(tmp_model)}
+        metadata = {**metadata, "name": metadata.get("name") or path.stem, "keras_sha256": sha256_of(tmp_model)}
         with atomic_file(metadata_path(path)) as tmp_meta:
-            _write_json(tmp_meta, metadata)
+            write_json(tmp_meta, metadata)
     return metadata
-
-
-@contextlib.contextmanager
-def atomic_file(path):
-    """Yield a temporary path beside `path`; when the block succeeds, it replaces `path` at once.
-
-    The temporary file is flushed to disk before the rename, which is atomic on POSIX
-    filesystems: readers see the old file or the new one, never half of one. On any
-    failure (a crash, KeyboardInterrupt) the temporary file is removed and `path` is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from a server's user
-    try:
-        yield tmp
-        _fsync(tmp)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json_atomic(path, data):
-    """Replace `path` with `data` as JSON, atomically."""
-    with atomic_file(path) as tmp:
-        _write_json(tmp, data)
-
-
-def _write_json(path, data):
-    with open(path, "w") as f:
-        json.dump(data, f, indent=1)
 
 
 def load_metadata(model_path):
     """The model's JSON metadata, or a minimal record when it has none or it is unreadable."""
     model_path = Path(model_path)
-    try:
-        with open(metadata_path(model_path)) as f:
-            data = json.load(f)
-        if isinstance(data, dict):
-            return data
-    except (OSError, ValueError):
-        pass
-    return {"name": model_path.stem, "architecture": None, "test_accuracy": None}
+    return read_json(metadata_path(model_path)) or {
+        "name": model_path.stem,
+        "architecture": None,
+        "test_accuracy": None,
+    }
 
 
 def load_model(path):
@@ -145,27 +122,3 @@ def load_model(path):
             f"and gives {model.output_shape[-1]} outputs; expected {INPUT_SHAPE} and {NUM_CLASSES}."
         )
     return model
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync(path):
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -14,10 +14,18 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from lenet.config import (
+    DEFAULT_ARCHITECTURE,
+    INPUT_SHAPE,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    NUM_CLASSES,
+    STARTER_PER_CLASS,
+    Config,
+    option,
+)
 from lenet.nets import devices
 from lenet.nets.architectures import ARCHITECTURES, build
-from lenet.config import (DEFAULT_ARCHITECTURE, INPUT_SHAPE, MAX_BATCH_SIZE, MAX_EPOCHS, NUM_CLASSES, STARTER_PER_CLASS,
-                          Config, option)
 from lenet.nets.evaluation import evaluate_arrays
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -31,35 +39,92 @@ PIPELINES = ("auto", "memory", "arrays", "device")
 class TrainConfig(Config):
     """Everything that decides a training run; saved beside the model it produced."""
 
-    architecture: str = option(DEFAULT_ARCHITECTURE, "Network", "registered architecture name", choices=tuple(ARCHITECTURES))
+    architecture: str = option(
+        DEFAULT_ARCHITECTURE, "Network", "registered architecture name", choices=tuple(ARCHITECTURES)
+    )
     epochs: int = option(6, "Epochs", "passes over the training set", min=1, max=MAX_EPOCHS)
-    batch_size: int = option(256, "Batch size", "images per step", min=1, max=MAX_BATCH_SIZE,
-                             options=(32, 64, 128, 256, 512, 1024, 2048))
-    learning_rate: float = option(1.5e-2, "Learning rate (peak)", "peak learning rate (the constant one with schedule=constant)",
-                                  min=1e-6, max=1.0, options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1.5e-2, 2e-2, 5e-2, 1e-1))
+    batch_size: int = option(
+        256, "Batch size", "images per step", min=1, max=MAX_BATCH_SIZE, options=(32, 64, 128, 256, 512, 1024, 2048)
+    )
+    learning_rate: float = option(
+        1.5e-2,
+        "Learning rate (peak)",
+        "peak learning rate (the constant one with schedule=constant)",
+        min=1e-6,
+        max=1.0,
+        options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1.5e-2, 2e-2, 5e-2, 1e-1),
+    )
     optimizer: str = option("adam", "Optimizer", "optimizer", choices=OPTIMIZERS)
     schedule: str = option("onecycle", "Learning-rate schedule", "learning-rate schedule", choices=SCHEDULES)
-    validation_split: float = option(0.1, "Held out for validation", "fraction of training images held out to pick the best epoch",
-                                     min=0.0, max=0.5, options=(0.0, 0.05, 0.1, 0.2), advanced=True)
-    augment: bool = option(True, "Augmentation (shifts, rotations, zoom)", "random shifts, rotations and zoom while training")
-    seed: int = option(0, "Random seed", "random seed for split, shuffling, initialisation and augmentation", min=0, advanced=True)
-    patience: int = option(0, "Early stopping: epochs without improvement", "stop after this many epochs without "
-                           "improvement (0: never stop early)", min=0, max=MAX_EPOCHS, zero="off", advanced=True)
-    max_samples: int = option(0, "Training images", "train on at most this many MNIST images, for quick runs (0: all)",
-                              min=0, options=(1000, 5000, 10000, 30000, 0), zero="all")
-    starter: int = option(STARTER_PER_CLASS, "Starter digits of each kind", "digits per class of the starter collection "
-                          "(pen-stroke styles MNIST lacks: continental 1s and 7s, open 4s...) mixed in (0: none)",
-                          min=0, max=5000, options=(0, 100, 500, 1000), zero="none")
-    precision: str = option("auto", "Precision", "compute dtype policy (auto: bfloat16 where the hardware has it)",
-                            choices=PRECISIONS, advanced=True)
-    jit_compile: str = option("auto", "XLA compilation", "XLA compilation (auto: on GPUs and under JAX)", choices=SWITCHES,
-                              advanced=True)
-    steps_per_execution: int = option(8, "Steps per compiled call", "training steps per compiled call (fewer trips through Python)",
-                                      min=1, max=1000, advanced=True)
-    pipeline: str = option("auto", "Input pipeline", "how batches reach the model: memory (an in-memory tf.data pipeline "
-                           "under TensorFlow), arrays (numpy arrays, Keras's own slicing), device (JAX only: data, "
-                           "augmentation and whole epochs on the device) or auto (device under JAX on a GPU, else memory)",
-                           choices=PIPELINES, advanced=True)
+    validation_split: float = option(
+        0.1,
+        "Held out for validation",
+        "fraction of training images held out to pick the best epoch",
+        min=0.0,
+        max=0.5,
+        options=(0.0, 0.05, 0.1, 0.2),
+        advanced=True,
+    )
+    augment: bool = option(
+        True, "Augmentation (shifts, rotations, zoom)", "random shifts, rotations and zoom while training"
+    )
+    seed: int = option(
+        0, "Random seed", "random seed for split, shuffling, initialisation and augmentation", min=0, advanced=True
+    )
+    patience: int = option(
+        0,
+        "Early stopping: epochs without improvement",
+        "stop after this many epochs without improvement (0: never stop early)",
+        min=0,
+        max=MAX_EPOCHS,
+        zero="off",
+        advanced=True,
+    )
+    max_samples: int = option(
+        0,
+        "Training images",
+        "train on at most this many MNIST images, for quick runs (0: all)",
+        min=0,
+        options=(1000, 5000, 10000, 30000, 0),
+        zero="all",
+    )
+    starter: int = option(
+        STARTER_PER_CLASS,
+        "Starter digits of each kind",
+        "digits per class of the starter collection "
+        "(pen-stroke styles MNIST lacks: continental 1s and 7s, open 4s...) mixed in (0: none)",
+        min=0,
+        max=5000,
+        options=(0, 100, 500, 1000),
+        zero="none",
+    )
+    precision: str = option(
+        "auto",
+        "Precision",
+        "compute dtype policy (auto: bfloat16 where the hardware has it)",
+        choices=PRECISIONS,
+        advanced=True,
+    )
+    jit_compile: str = option(
+        "auto", "XLA compilation", "XLA compilation (auto: on GPUs and under JAX)", choices=SWITCHES, advanced=True
+    )
+    steps_per_execution: int = option(
+        8,
+        "Steps per compiled call",
+        "training steps per compiled call (fewer trips through Python)",
+        min=1,
+        max=1000,
+        advanced=True,
+    )
+    pipeline: str = option(
+        "auto",
+        "Input pipeline",
+        "how batches reach the model: memory (an in-memory tf.data pipeline "
+        "under TensorFlow), arrays (numpy arrays, Keras's own slicing), device (JAX only: data, "
+        "augmentation and whole epochs on the device) or auto (device under JAX on a GPU, else memory)",
+        choices=PIPELINES,
+        advanced=True,
+    )
 
 
 def classic_config(architecture="lenet5", epochs=15):
@@ -67,9 +132,19 @@ def classic_config(architecture="lenet5", epochs=15):
     MNIST alone, compiled as Keras compiles by default on each backend (XLA under JAX and on
     GPUs, TensorFlow's graph without XLA on its CPU)."""
     return TrainConfig(
-        architecture=architecture, epochs=epochs, batch_size=32, learning_rate=1e-3,
-        optimizer="adam", schedule="constant", validation_split=0.0, augment=False, starter=0,
-        precision="float32", jit_compile="auto", steps_per_execution=1, pipeline="arrays",
+        architecture=architecture,
+        epochs=epochs,
+        batch_size=32,
+        learning_rate=1e-3,
+        optimizer="adam",
+        schedule="constant",
+        validation_split=0.0,
+        augment=False,
+        starter=0,
+        precision="float32",
+        jit_compile="auto",
+        steps_per_execution=1,
+        pipeline="arrays",
     )
 
 
@@ -89,53 +164,14 @@ class TrainResult:
     compile_seconds: float | None = None  # tracing and compiling, where the recipe times it apart
 
 
-class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `peak`, then cosine decay to almost zero (Smith's one-cycle policy)."""
-
-    def __init__(self, peak, total_steps, warmup_fraction=0.25, start_div=20.0, end_div=1e4):
-        self.peak = float(peak)
-        self.total_steps = max(1, int(total_steps))
-        self.warmup_steps = max(1, int(self.total_steps * warmup_fraction))
-        self.start = self.peak / start_div
-        self.end = self.peak / end_div
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32")
-        warm = ops.cast(self.warmup_steps, "float32")
-        rising = self.start + (self.peak - self.start) * step / warm
-        progress = ops.clip((step - warm) / max(1.0, self.total_steps - self.warmup_steps), 0.0, 1.0)
-        falling = self.end + (self.peak - self.end) * 0.5 * (1.0 + ops.cos(math.pi * progress))
-        return ops.where(step < warm, rising, falling)
-
-    def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps}
-
-
-class RestoreBestWeights(keras.callbacks.Callback):
-    """Keep the weights of the epoch with the best `monitor` value and restore them at the end.
-
-    Unlike `EarlyStopping(restore_best_weights=True)` this also restores when training ran
-    to its last epoch or was stopped from outside (a Stop button).
-    """
-
-    def __init__(self, monitor="val_accuracy"):
-        super().__init__()
-        self.monitor = monitor
-
-    def on_train_begin(self, logs=None):
-        self.best = -math.inf
-        self.best_epoch = None
-        self.best_weights = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is not None and value > self.best:
-            self.best, self.best_epoch = value, epoch
-            self.best_weights = self.model.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
+def one_cycle(peak, total_steps, warmup_fraction=0.25, start_div=20.0, end_div=1e4):
+    """Linear warm-up to `peak` over a quarter of the steps, then cosine decay to almost zero
+    (Smith's one-cycle policy), as Keras's `CosineDecay` with a warm-up does it."""
+    total_steps = max(2, int(total_steps))
+    warmup_steps = max(1, int(total_steps * warmup_fraction))
+    return keras.optimizers.schedules.CosineDecay(
+        peak / start_div, total_steps - warmup_steps, alpha=1 / end_div, warmup_target=peak, warmup_steps=warmup_steps
+    )
 
 
 class RandomAffine(layers.Layer):
@@ -165,8 +201,7 @@ class RandomAffine(layers.Layer):
         cx, cy = (width - 1) / 2, (height - 1) / 2
         zeros = ops.zeros_like(cos)
         transform = ops.stack(
-            [cos, -sin, cx - cos * cx + sin * cy - dx, sin, cos, cy - sin * cx - cos * cy - dy, zeros, zeros],
-            axis=1,
+            [cos, -sin, cx - cos * cx + sin * cy - dx, sin, cos, cy - sin * cx - cos * cy - dy, zeros, zeros], axis=1
         )
         return ops.image.affine_transform(images, transform, interpolation="bilinear", fill_mode="constant")
 
@@ -207,7 +242,7 @@ def split_data(config, x_train, y_train):
 
 def make_optimizer(config, steps_per_epoch):
     if config.schedule == "onecycle":
-        learning_rate = OneCycle(config.learning_rate, steps_per_epoch * config.epochs)
+        learning_rate = one_cycle(config.learning_rate, steps_per_epoch * config.epochs)
     else:
         learning_rate = config.learning_rate
     if config.optimizer == "adam":
@@ -280,14 +315,18 @@ def train(config, data, callbacks=(), verbose=0, starter=None):
     (x_fit, y_fit), validation = split_data(config, x_train, y_train)
     if config.starter:
         if starter is None or len(starter[1]) != config.starter * NUM_CLASSES:
-            raise ValueError(f"The config mixes in {config.starter} starter digits of each class; pass them as starter=.")
+            raise ValueError(
+                f"The config mixes in {config.starter} starter digits of each class; pass them as starter=."
+            )
         x_fit, y_fit = np.concatenate([x_fit, starter[0]]), np.concatenate([y_fit, starter[1].astype(y_fit.dtype)])
     trainer, network = build_for_training(config, steps_per_epoch(config, len(x_train)))
 
-    keep_best = RestoreBestWeights("val_accuracy")
+    # The best epoch's weights are restored at the end however training ends: its last epoch, early
+    # stopping after `patience` epochs without improvement, or a Stop from outside.
+    keep_best = keras.callbacks.EarlyStopping(
+        "val_accuracy", mode="max", patience=config.patience or config.epochs + 1, restore_best_weights=True
+    )
     own = [keep_best] if validation else []
-    if config.patience and validation:
-        own.append(keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience))
     started = time.perf_counter()
     epochs, recipe, compile_seconds = _fit(trainer, config, x_fit, y_fit, validation, [*own, *callbacks], verbose)
     train_seconds = time.perf_counter() - started
@@ -346,9 +385,11 @@ def training_inputs(config, images, labels):
         return {"x": images, "y": labels, "batch_size": config.batch_size}
     import tensorflow as tf  # only under its backend: a JAX machine may not have it
 
-    dataset = (tf.data.Dataset.from_tensor_slices((images, labels))
-               .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
-               .batch(config.batch_size))
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(config.batch_size)
+    )
     options = tf.data.Options()
     options.autotune.enabled = False
     options.threading.private_threadpool_size = 1

@@ -10,10 +10,7 @@ under a fresh id, so two sessions saving at once lose nothing, and nothing is ev
 import dataclasses
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 import time
 import uuid
 import zipfile
@@ -23,20 +20,19 @@ import numpy as np
 from PIL import Image
 
 from lenet.config import CLASS_NAMES, IMAGE_SIZE, MAX_FILE_BYTES
-from lenet.images.files import ImageRefused, open_image
-from lenet.nets.modelio import atomic_file, write_json_atomic
-from lenet.images.preprocess import prepare_digits
-from lenet.datasets.starter import starter_canvases
+from lenet.errors import Refused
+from lenet.images.files import ImageRefused
+from lenet.images.reading import read_file
+from lenet.storage import atomic_file, write_json_atomic
 
 DEFAULT_NAME = "my digits"
-STARTER = "starter"  # pen-stroke styles MNIST lacks (lenet.datasets.starter), generated from code
 NAME_PATTERN = re.compile(r"[\w][\w .'-]{0,39}")  # letters (any script), digits, space, . ' - _
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_UNPACKED = 200 * 1024 * 1024
 INFO_FILE, CROPS = ".collection.json", ".crops"
 
 
-class CollectionRefused(ValueError):
+class CollectionRefused(Refused, ValueError):
     """A name, file or archive this app won't take; the message says why in one line."""
 
 
@@ -57,8 +53,10 @@ def check_name(name):
     if not name:
         raise CollectionRefused("Give the collection a name (whose digits are these?).")
     if not NAME_PATTERN.fullmatch(name) or ".." in name:
-        raise CollectionRefused(f"{name[:40]!r} can't name a collection: use up to 40 letters, digits, spaces, "
-                                "dots, dashes and apostrophes, starting with a letter or digit.")
+        raise CollectionRefused(
+            f"{name[:40]!r} can't name a collection: use up to 40 letters, digits, spaces, "
+            "dots, dashes and apostrophes, starting with a letter or digit."
+        )
     return name
 
 
@@ -75,22 +73,13 @@ class Collection:
     def exists(self):
         return (self.folder / INFO_FILE).is_file()
 
-    @property
-    def read_only(self):
-        return self.name == STARTER
-
     def create(self):
         if not self.exists():
             write_json_atomic(self.folder / INFO_FILE, {"name": self.name, "created": time.time()})
         return self
 
-    def _check_writable(self):
-        if self.read_only:
-            raise CollectionRefused("The starter collection is generated from code; keep your digits in a collection of your own.")
-
     def add(self, label, model_input, crop=None):
         """Keep one digit: its label (0-9), its 28x28 model input (0-255), the crop as written."""
-        self._check_writable()
         if str(label) not in CLASS_NAMES:
             raise CollectionRefused(f"{label!r} is not a digit label (0-9).")
         model_input = np.asarray(model_input)
@@ -106,8 +95,12 @@ class Collection:
 
     def digits(self):
         """Every kept digit, oldest first."""
-        kept = [Kept(p.stem, int(p.parent.name), p) for label in CLASS_NAMES for p in (self.folder / label).glob("*.png")
-                if not p.name.startswith(".")]
+        kept = [
+            Kept(p.stem, int(p.parent.name), p)
+            for label in CLASS_NAMES
+            for p in (self.folder / label).glob("*.png")
+            if not p.name.startswith(".")
+        ]
         return sorted(kept, key=lambda k: k.id)
 
     def counts(self):
@@ -122,12 +115,15 @@ class Collection:
         kept = self.digits()
         if per_class is not None:
             kept = _first_of_each(kept, per_class)
-        images = np.stack([np.asarray(Image.open(k.path).convert("L")) for k in kept]) if kept else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        images = (
+            np.stack([np.asarray(Image.open(k.path).convert("L")) for k in kept])
+            if kept
+            else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        )
         return images, np.array([k.label for k in kept], np.int64)
 
     def delete(self, digit_id):
         """Remove one kept digit (its input and its crop); unknown ids are refused."""
-        self._check_writable()
         found = [k for k in self.digits() if k.id == digit_id]
         if not found:
             raise CollectionRefused(f"There is no digit {digit_id!r} in {self.name}.")
@@ -149,17 +145,20 @@ class Collection:
         digit). Returns `(added, skipped)`: how many were kept, and one line per entry that
         was not. Raises `CollectionRefused` for an archive that is not a zip or is too big.
         """
-        self._check_writable()
         if len(data) > MAX_FILE_BYTES:
-            raise CollectionRefused(f"The zip is {len(data) / 1e6:.1f} MB; up to {MAX_FILE_BYTES // 2**20} MB are read.")
+            raise CollectionRefused(
+                f"The zip is {len(data) / 1e6:.1f} MB; up to {MAX_FILE_BYTES // 2**20} MB are read."
+            )
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
             members = [m for m in archive.infolist() if not m.is_dir()]
         except (zipfile.BadZipFile, OSError, ValueError):
             raise CollectionRefused("This is not a zip archive (or it is damaged).") from None
         if len(members) > MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > MAX_ZIP_UNPACKED:
-            raise CollectionRefused(f"The zip holds {len(members):,} files, {sum(m.file_size for m in members) / 1e6:,.0f} MB "
-                                    f"unpacked; up to {MAX_ZIP_MEMBERS:,} files and {MAX_ZIP_UNPACKED // 2**20} MB are read.")
+            raise CollectionRefused(
+                f"The zip holds {len(members):,} files, {sum(m.file_size for m in members) / 1e6:,.0f} MB "
+                f"unpacked; up to {MAX_ZIP_MEMBERS:,} files and {MAX_ZIP_UNPACKED // 2**20} MB are read."
+            )
         added, skipped = 0, []
         for member in members:
             try:
@@ -187,38 +186,6 @@ class Collections:
     def get(self, name):
         return Collection(self.root, name)
 
-    def starter(self, per_class):
-        """The starter collection with at least `per_class` digits of each, written on first use.
-
-        The digits are drawn by `lenet.datasets.starter` from a fixed seed, digits taking turns, so the
-        first `per_class` of a larger collection are exactly a smaller one. It is written in a
-        folder of its own and moved into place whole, so no reader sees half of it.
-        """
-        collection = Collection(self.root, STARTER)
-        if collection.exists() and min(collection.counts().values()) >= per_class:
-            return collection
-        self.root.mkdir(parents=True, exist_ok=True)
-        building = Path(tempfile.mkdtemp(prefix=".starter-", dir=self.root))
-        try:
-            for index, (canvas, label, style) in enumerate(starter_canvases(per_class, seed=0)):
-                _, prepared = prepare_digits(canvas, one_digit=True)
-                _save_png(building / str(label) / f"{index:06d}.png", prepared[0].input)
-                _save_png(building / CROPS / f"{index:06d}.png", prepared[0].crop)
-            write_json_atomic(building / INFO_FILE, {"name": STARTER, "created": time.time(), "per_class": per_class})
-            if collection.folder.exists():
-                shutil.rmtree(collection.folder, ignore_errors=True)
-            os.replace(building, collection.folder)
-        except OSError:
-            if not collection.exists():  # another process moved its copy in first: use that one
-                raise
-        finally:
-            shutil.rmtree(building, ignore_errors=True)
-        return collection
-
-    def starter_digits(self, per_class):
-        """`(images, labels)` of the starter collection's first `per_class` of each digit, or None for 0."""
-        return self.starter(per_class).arrays(per_class) if per_class else None
-
     def names(self):
         names = []
         for info in sorted(self.root.glob(f"*/{INFO_FILE}")):
@@ -231,10 +198,10 @@ class Collections:
 
 def digit_in(data):
     """The one digit in an image file's bytes or path (all its ink), read as uploads are."""
-    _, prepared = prepare_digits(open_image(data), one_digit=True)
-    if not prepared:
+    reading = read_file(data, one_digit=True)
+    if not reading.digits:
         raise CollectionRefused("no digit found in this picture.")
-    return prepared[0]
+    return reading.digits[0]
 
 
 def read_image_folder(folder):
@@ -257,19 +224,30 @@ def read_image_folder(folder):
     if not images and not skipped:
         raise CollectionRefused(f"{folder} has no images in subfolders named 0 to 9 (the ImageFolder layout).")
     shape = (len(images), IMAGE_SIZE, IMAGE_SIZE)
-    return np.clip(np.stack(images), 0, 255).astype(np.uint8) if images else np.zeros(shape, np.uint8), np.array(labels, np.int64), skipped
+    return (
+        np.clip(np.stack(images), 0, 255).astype(np.uint8) if images else np.zeros(shape, np.uint8),
+        np.array(labels, np.int64),
+        skipped,
+    )
 
 
 def _label_of(member):
     parts = member.filename.replace("\\", "/").split("/")
-    if member.filename.startswith("/") or ".." in parts or len(parts) not in (2, 3) or any(p.startswith(".") for p in parts):
+    if (
+        member.filename.startswith("/")
+        or ".." in parts
+        or len(parts) not in (2, 3)
+        or any(p.startswith(".") for p in parts)
+    ):
         raise CollectionRefused("not a LABEL/NAME image (0-9 folders, no absolute or '..' paths).")
     if member.external_attr >> 28 == 0xA:  # a symbolic link stored in the zip
         raise CollectionRefused("a link, not a file.")
     if parts[-2] not in CLASS_NAMES:
         raise CollectionRefused(f"its folder {parts[-2][:20]!r} is not a digit label (0-9).")
     if member.file_size > MAX_FILE_BYTES:
-        raise CollectionRefused(f"{member.file_size / 1e6:.0f} MB unpacked; images up to {MAX_FILE_BYTES // 2**20} MB are read.")
+        raise CollectionRefused(
+            f"{member.file_size / 1e6:.0f} MB unpacked; images up to {MAX_FILE_BYTES // 2**20} MB are read."
+        )
     return int(parts[-2])
 
 

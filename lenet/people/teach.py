@@ -15,8 +15,9 @@ import keras
 import numpy as np
 from scipy import ndimage as ndi
 
-from lenet.nets.architectures import ARCHITECTURES
 from lenet.config import NUM_CLASSES, Config, option
+from lenet.errors import Refused
+from lenet.nets.architectures import ARCHITECTURES
 from lenet.nets.devices import describe_device
 from lenet.nets.evaluation import evaluate_arrays
 from lenet.nets.inference import Predictor
@@ -33,7 +34,6 @@ ELASTIC_ALPHA = 34  # Simard et al.'s strength for 28x28 digits (sigma 4): strok
 MNIST_CHECK = 10_000
 
 
-
 @dataclasses.dataclass
 class TeachConfig(Config):
     """Everything that decides a fine-tune on a collection; saved beside the model it produced."""
@@ -41,22 +41,43 @@ class TeachConfig(Config):
     collection: str = option("my digits", "Collection", "the collection of kept digits to learn")
     base_model: str = option("", "Start from", "the model to start from (empty: the server's active model)")
     steps: int = option(120, "Steps", "optimizer steps of the fine-tune", min=10, max=5000, advanced=True)
-    batch_size: int = option(128, "Batch size", "images per step, kept digits and MNIST together", min=8, max=1024,
-                             advanced=True)
-    learning_rate: float = option(2e-3, "Learning rate (peak)", "peak learning rate of the fine-tune", min=1e-6, max=1.0,
-                                  advanced=True)
-    optimizer: str = option("sgd", "Optimizer", "sgd moves weights only where the new digits pull; adam moves every "
-                            "weight a step of the learning rate, and MNIST accuracy drifts", choices=("sgd", "adam"), advanced=True)
-    replay: float = option(0.5, "MNIST replayed", "of each taught digit's share of a batch, the fraction that is "
-                           "MNIST's, so MNIST is not forgotten", min=0.0, max=0.95, advanced=True)
-    variants: int = option(32, "Variations of each digit", "distorted copies made of every kept digit", min=1, max=500,
-                           advanced=True)
-    folds: int = option(5, "Cross-validation folds", "folds for the held-out figure when few digits are kept",
-                        min=2, max=10, advanced=True)
+    batch_size: int = option(
+        128, "Batch size", "images per step, kept digits and MNIST together", min=8, max=1024, advanced=True
+    )
+    learning_rate: float = option(
+        2e-3, "Learning rate (peak)", "peak learning rate of the fine-tune", min=1e-6, max=1.0, advanced=True
+    )
+    optimizer: str = option(
+        "sgd",
+        "Optimizer",
+        "sgd moves weights only where the new digits pull; adam moves every "
+        "weight a step of the learning rate, and MNIST accuracy drifts",
+        choices=("sgd", "adam"),
+        advanced=True,
+    )
+    replay: float = option(
+        0.5,
+        "MNIST replayed",
+        "of each taught digit's share of a batch, the fraction that is MNIST's, so MNIST is not forgotten",
+        min=0.0,
+        max=0.95,
+        advanced=True,
+    )
+    variants: int = option(
+        32, "Variations of each digit", "distorted copies made of every kept digit", min=1, max=500, advanced=True
+    )
+    folds: int = option(
+        5,
+        "Cross-validation folds",
+        "folds for the held-out figure when few digits are kept",
+        min=2,
+        max=10,
+        advanced=True,
+    )
     seed: int = option(0, "Random seed", "seed for variations, sampling and the folds", min=0, advanced=True)
 
 
-class TeachRefused(ValueError):
+class TeachRefused(Refused, ValueError):
     """The collection can't be taught as it is; the message says why in one line."""
 
 
@@ -77,8 +98,18 @@ class TeachResult:
 
     def figures(self):
         """The before/after figures as plain data (the model card, `scripts/teach.py --json`)."""
-        names = ("digits", "classes", "own_before", "own_after", "held_out", "kept_share", "mnist_before",
-                 "mnist_after", "fine_tune_s", "total_s")
+        names = (
+            "digits",
+            "classes",
+            "own_before",
+            "own_after",
+            "held_out",
+            "kept_share",
+            "mnist_before",
+            "mnist_after",
+            "fine_tune_s",
+            "total_s",
+        )
         return {name: getattr(self, name) for name in names}
 
 
@@ -87,8 +118,10 @@ def check_teachable(labels):
     if len(labels) == 0:
         raise TeachRefused("The collection is empty: keep some of your digits first (Draw page: Keep this digit).")
     if len(labels) < MIN_DIGITS:
-        raise TeachRefused(f"The collection has {len(labels)} digit{'s' * (len(labels) != 1)}; "
-                           f"at least {MIN_DIGITS} are needed to teach.")
+        raise TeachRefused(
+            f"The collection has {len(labels)} digit{'s' * (len(labels) != 1)}; "
+            f"at least {MIN_DIGITS} are needed to teach."
+        )
     return sorted({int(label) for label in labels})
 
 
@@ -115,9 +148,15 @@ class FineTuner:
         if architecture not in ARCHITECTURES:
             raise TeachRefused(f"Only models of a registered architecture can be taught, not {architecture!r}.")
         self.config = config
-        self.train_config = TrainConfig(architecture=architecture, epochs=1, batch_size=config.batch_size,
-                                        learning_rate=config.learning_rate, optimizer=config.optimizer,
-                                        validation_split=0.0, seed=config.seed)
+        self.train_config = TrainConfig(
+            architecture=architecture,
+            epochs=1,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            optimizer=config.optimizer,
+            validation_split=0.0,
+            seed=config.seed,
+        )
         self.trainer, self.network = build_for_training(self.train_config, config.steps, fine_tune=True)
         self.start = base.get_weights()
         self.served = as_float32(self.network, architecture)  # the taught model, reused by every run
@@ -138,8 +177,14 @@ class FineTuner:
         for variable in self.trainer.optimizer.variables:
             variable.assign(np.zeros(variable.shape, variable.dtype))
         x, y = self._batches(x_own, y_own, mnist, rng)
-        self.trainer.fit(**training_inputs(self.train_config, x, y), epochs=phase + 1, initial_epoch=phase,
-                         validation_data=validation, callbacks=list(callbacks), verbose=0)
+        self.trainer.fit(
+            **training_inputs(self.train_config, x, y),
+            epochs=phase + 1,
+            initial_epoch=phase,
+            validation_data=validation,
+            callbacks=list(callbacks),
+            verbose=0,
+        )
         tuned = self.network.get_weights()
         blend = lambda s: self.served.set_weights([start + s * (end - start) for start, end in zip(self.start, tuned)])
         if share is not None:
@@ -210,9 +255,17 @@ def teach(base, x_own, y_own, mnist, config, callbacks=(), stop=lambda: False):
     fine_tune_s = time.perf_counter() - started
     own_after, held_out = _held_out(tuner, x_own, y_own, (x_train, y_train), config, rng, callbacks, stop, kept_share)
     return TeachResult(
-        model=model, config=config, digits=len(y_own), classes=classes, own_before=own_before, own_after=own_after,
-        held_out=held_out, kept_share=kept_share, mnist_before=evaluate_arrays(base, x_test, y_test)["test_accuracy"],
-        mnist_after=evaluate_arrays(model, x_test, y_test)["test_accuracy"], fine_tune_s=fine_tune_s,
+        model=model,
+        config=config,
+        digits=len(y_own),
+        classes=classes,
+        own_before=own_before,
+        own_after=own_after,
+        held_out=held_out,
+        kept_share=kept_share,
+        mnist_before=evaluate_arrays(base, x_test, y_test)["test_accuracy"],
+        mnist_after=evaluate_arrays(model, x_test, y_test)["test_accuracy"],
+        fine_tune_s=fine_tune_s,
         total_s=time.perf_counter() - started,
     )
 
@@ -234,8 +287,16 @@ def _held_out(tuner, x_own, y_own, mnist, config, rng, callbacks, stop, share):
         if stop():
             return None, "not measured (stopped)"
         test = fold == k
-        tuner.run(x_own[~test], y_own[~test], mnist, rng, phase, callbacks, validation=(x_own[test][..., None], y_own[test]),
-                  share=share)
+        tuner.run(
+            x_own[~test],
+            y_own[~test],
+            mnist,
+            rng,
+            phase,
+            callbacks,
+            validation=(x_own[test][..., None], y_own[test]),
+            share=share,
+        )
         right[test] = tuner.read(x_own[test]) == y_own[test]
     scored = np.isin(fold, held)
     how = f"{folds}-fold cross-validation" if few else f"{scored.sum()} digits held out"
@@ -245,7 +306,16 @@ def _held_out(tuner, x_own, y_own, mnist, config, rng, callbacks, stop, share):
 def teach_metadata(result, base_name, name, data_source=None):
     """The taught model's card: what it started from, what it learned, and the figures."""
     return model_card(
-        result.model, data_source, name=name, architecture=result.model.name, kind="taught", base_model=base_name,
-        collection=result.config.collection, config=result.config.to_dict(), teaching=result.figures(),
-        test_accuracy=result.mnist_after, train_seconds=round(result.fine_tune_s, 2), device=describe_device(),
+        result.model,
+        data_source,
+        name=name,
+        architecture=result.model.name,
+        kind="taught",
+        base_model=base_name,
+        collection=result.config.collection,
+        config=result.config.to_dict(),
+        teaching=result.figures(),
+        test_accuracy=result.mnist_after,
+        train_seconds=round(result.fine_tune_s, 2),
+        device=describe_device(),
     )

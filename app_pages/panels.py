@@ -1,0 +1,157 @@
+"""What the pages show about a reading: the answer, the probabilities, the preparation steps,
+inside the network, and the controls that keep a digit. Also how refusals are shown."""
+
+import contextlib
+import hashlib
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import state
+from app_pages.uploads import STEP_SIZE
+from lenet.config import CLASS_NAMES
+from lenet.errors import Refused
+from lenet.nets import explain
+from lenet.people.collection import DEFAULT_NAME, CollectionRefused, Collections, check_name
+
+LOG = logging.getLogger("lenet.app")
+BUG = "Something went wrong on the server while doing that; it has been logged. Try again, or reload the page."
+BIG_ANSWERS = "<style>[data-testid='stMetricValue'] {font-size: 4.5rem; line-height: 1.1;}</style>"
+
+
+@contextlib.contextmanager
+def refusals_shown():
+    """Show a `Refused` as its one line; log anything else as a bug and show one generic line."""
+    try:
+        yield
+    except Refused as refusal:
+        st.error(str(refusal))
+    except Exception:  # a bug: the traceback goes to the server's log, not to the visitor
+        LOG.exception("a page action failed")
+        st.error(BUG)
+
+
+def collections():
+    return Collections(state.settings().collections_dir)
+
+
+def _remember_collection():
+    # Widgets' own state is dropped on pages that don't show them; keep the name for the session.
+    st.session_state[state.COLLECTION] = st.session_state["whose_digits"]
+
+
+def whose_digits():
+    """The collection this session keeps digits in: a name typed once, in the sidebar; None
+    (with the reason shown) when the name can't name a collection."""
+    name = st.session_state.get(state.COLLECTION, DEFAULT_NAME)
+    with st.sidebar:
+        st.text_input(
+            "Whose digits",
+            name,
+            key="whose_digits",
+            max_chars=40,
+            on_change=_remember_collection,
+            help="Digits you keep go into this collection; the Your digits page shows it and teaches it.",
+        )
+        try:
+            return check_name(name)
+        except CollectionRefused as refusal:
+            st.error(str(refusal))
+            return None
+
+
+def keep_controls(digit, key):
+    """Under an answer: 'Wrong? It is a …' and 'Keep this digit' (into the session's collection)."""
+    # A new drawing gets new widgets, so the choice starts at the new answer.
+    key = f"{key}_{hashlib.md5(digit.input.tobytes()).hexdigest()[:10]}"
+    label = st.segmented_control("Wrong? It is a …", list(range(10)), default=digit.value, key=f"{key}_label")
+    if st.button(
+        "Keep this digit",
+        key=f"{key}_keep",
+        icon=":material/bookmark_add:",
+        help="Keep it, with the label chosen above, to teach the model your hand (Your digits page).",
+    ):
+        name = st.session_state.get(state.COLLECTION, DEFAULT_NAME)
+        with refusals_shown():
+            collection = collections().get(name)
+            collection.add(digit.value if label is None else label, digit.input, digit.crop)
+            st.toast(
+                f"Kept as a {digit.value if label is None else label} in “{collection.name}” "
+                f"({len(collection.digits())} kept). See them on the Your digits page."
+            )
+
+
+def probability_chart(probabilities):
+    data = pd.DataFrame({"digit": list(CLASS_NAMES), "probability": [float(p) for p in probabilities]})
+    st.bar_chart(data, x="digit", y="probability", height=220, y_label="probability", x_label="digit")
+
+
+def prediction_metric(reading, min_confidence, model_name):
+    """The big answer: the digit (or the number), with how sure the model is, and who read it."""
+    lowest = reading.lowest_confidence
+    sure = lowest >= min_confidence
+    st.metric(
+        "Prediction",
+        reading.text,
+        delta=f"{lowest:.0%} sure" if sure else "not sure",
+        delta_color="normal" if sure else "off",
+    )
+    note = f"Read by {model_name}."
+    if not sure:
+        note += f" Not sure: the top probability is {lowest:.0%}, under your threshold of {min_confidence:.0%}."
+    st.caption(note)
+
+
+def steps_strip(steps):
+    """'What the model sees': every preprocessing step as a small image."""
+    st.image([step.image for step in steps], caption=[step.name for step in steps], width=STEP_SIZE)
+    st.caption(" → ".join(f"{step.name} ({step.note})" if step.note else step.name for step in steps))
+
+
+def network_panel(model_predictor, image, digit, probability=None):
+    """Feature maps of each convolution stage and the occlusion saliency of the answer `digit`
+    for the 28x28 model input `image` (`probability`: its already-known probability)."""
+    saliency, legend = st.columns([1, 1.3])
+    with saliency:
+        heat = explain.occlusion_saliency(model_predictor, image, digit, base=probability)
+        st.image(explain.saliency_overlay(image, heat, scale=6), width=168)
+    with legend:
+        st.markdown(
+            f"**What drove the answer {digit}.** Each region of the input was covered in turn; "
+            "the brighter it glows, the more covering it lowered the probability of this answer."
+        )
+    st.markdown(
+        "**Feature maps.** Each tile is what one learned filter responds to; "
+        "deeper layers see larger, more abstract parts of the digit."
+    )
+    for name, maps in model_predictor.feature_maps(image).items():
+        grid = explain.feature_grid(maps, cell=28)
+        st.image(
+            grid,
+            caption=f"{name}: {maps.shape[2]} maps of {maps.shape[0]}x{maps.shape[1]}",
+            width=min(440, grid.shape[1] * 2),
+        )
+
+
+def result_panel(model_predictor, reading, key):
+    """Everything about one digit of a reading: probabilities, steps, inside the network."""
+    digits = reading.digits
+    index = 0
+    if len(digits) > 1:
+        index = st.radio(
+            "Look at digit",
+            range(len(digits)),
+            horizontal=True,
+            key=f"{key}_digit",
+            format_func=lambda i: f"#{i + 1}: {digits[i].value}",
+        )
+    digit = digits[index]
+    keep_controls(digit, key)
+    tab_probabilities, tab_steps, tab_network = st.tabs(["Probabilities", "What the model sees", "Inside the network"])
+    with tab_probabilities:
+        probability_chart(digit.probabilities)
+    with tab_steps:
+        steps_strip(reading.steps + digit.steps)
+    with tab_network:
+        network_panel(model_predictor, digit.input, digit.value, digit.probabilities[digit.value])

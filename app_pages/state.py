@@ -1,0 +1,38 @@
+"""This server's settings and the session-state keys that more than one function reads.
+
+Widget keys (`key=` of a slider, a button) stay beside their widgets, where tests find them;
+the keys here carry a value from one page run, or one page, to another.
+"""
+
+import streamlit as st
+
+from lenet.config import Settings
+
+MODEL_CHOICE = "model_choice"  # the sidebar's model picker: a catalogued name, or FOLLOW_ACTIVE
+OFFERED_MODEL = "offer_model"  # a model a page chose for this session, applied at the next run
+THRESHOLD = "threshold"  # 'not sure' below this probability (Draw page slider, Gallery marker)
+COLLECTION = "collection"  # the name typed under "Whose digits"
+METRIC_CACHE = "metric_cache"  # a run's metric rows fetched so far, by run id
+TEACHING_RUN = "teaching_run"  # this session's last teaching run
+TEACHING_OFFERED = "teaching_offered"  # the teaching run whose model was offered to this session
+TRAINING_UNLOCKED = "training_unlocked_for"  # the fingerprint of the password this session gave
+
+FOLLOW_ACTIVE = "__active__"
+DEFAULT_THRESHOLD = 0.8
+
+
+def _secrets():
+    try:
+        return dict(st.secrets)
+    except Exception:  # no secrets file at all is the common case
+        return {}
+
+
+def settings():
+    """This server's `Settings`, from the environment and Streamlit secrets (read at every run,
+    so a changed secret applies at once)."""
+    return Settings.from_env(secrets=_secrets())
+
+
+def threshold():
+    return st.session_state.get(THRESHOLD, DEFAULT_THRESHOLD)
