@@ -232,3 +232,24 @@ def test_digits_side_by_side_are_read_left_to_right():
     _, prepared = pp.prepare_digits(canvas_array("2026", size=(800, 280), width=16))
     lefts = [p.box[0] for p in prepared]
     assert len(prepared) == 4 and lefts == sorted(lefts)
+
+
+@pytest.mark.parametrize("side, width", [(200, 44), (64, 14), (16, 4)])
+def test_bold_digits_that_fill_the_frame_keep_every_stroke(side, width):
+    # Scans crop digits to their box: a bold 0 or 8 fills the frame, its strokes a fifth of it wide.
+    for digit in "08":
+        drawn = draw(
+            digit,
+            size=(side, side),
+            width=width,
+            ink=(20,),
+            background=(235,),
+            mode="L",
+            boxes=[(width / 2, width / 2, side - width / 2, side - width / 2)],
+        )
+        gray = np.asarray(drawn, np.float32)
+        stroke = gray < 128
+        flat = pp.flatten_background(pp.to_white_on_black(gray))
+        kept = pp.ink_pieces(flat) > 0
+        assert kept[stroke].mean() > 0.97, f"{digit} at {side} px: holes where the stroke is widest"
+        assert flat[stroke].min() > 100

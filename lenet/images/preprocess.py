@@ -158,25 +158,33 @@ def to_white_on_black(gray):
 
 
 def flatten_background(ink):
-    """Subtract a smooth estimate of the paper so shadows and uneven light become black.
+    """Subtract the paper's level so shadows and uneven light become black.
 
-    The estimate is a grey-level opening of a 48 px copy with an 11 px window: strokes up to
-    a fifth of the image wide vanish from it, slow changes of the paper remain. On a clean
-    drawing the estimate is black and nothing changes.
+    The level is a grey-level opening of a 48 px copy with an 11 px window (strokes up to a
+    fifth of the image wide vanish from it, slow changes of the paper remain), never brighter
+    than the brightest paper, the pixels under Otsu's threshold of the whole image: without
+    that cap the wide parts of a bold digit that fills its frame were taken for paper and cut
+    out as holes. Tiny images (scans of a few dozen pixels) have too few pixels to model the
+    paper: the mean of those under the threshold is its level. On a clean drawing nothing changes.
     """
     height, width = ink.shape
+    values = _u8(ink[::2, ::2] if ink.size > 65536 else ink)  # every other pixel tells the levels as well
+    if values.min() == values.max():
+        return np.zeros_like(ink)  # one level everywhere: paper, and no digit
+    paper = values[values <= threshold_otsu(values)]
     small_side, window = 48, 11
     scale = small_side / max(height, width)
     if scale >= 1.0:
-        # Tiny images: not enough pixels to model the paper; take its darkest level.
-        return np.clip(ink - np.percentile(ink, 5), 0, None)
+        return np.clip(ink - np.float32(paper.mean()), 0, None)
     small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = np.asarray(Image.fromarray(_u8(ink)).resize(small_size, Image.Resampling.BOX))
-    opened = ndi.grey_opening(small, size=(window, window), mode="nearest")
+    opened = np.minimum(ndi.grey_opening(small, size=(window, window), mode="nearest"), np.percentile(paper, 99))
     if not opened.any():
         return ink  # black paper (a drawing): nothing to subtract
     smooth = (
-        Image.fromarray(opened).filter(ImageFilter.GaussianBlur(2)).resize((width, height), Image.Resampling.BILINEAR)
+        Image.fromarray(opened.astype(np.uint8))
+        .filter(ImageFilter.GaussianBlur(2))
+        .resize((width, height), Image.Resampling.BILINEAR)
     )
     return np.clip(ink - np.asarray(smooth, dtype=np.float32), 0, None)
 
