@@ -1,5 +1,6 @@
-"""How long teaching takes: `scripts/teach.py` on 50 drawn digits (5 of each), as a person's
-first collection, from process start to the taught model saved."""
+"""How long teaching takes: `scripts/teach.py` on 50 drawn digits (5 of each, the first ones the
+NumberPad writer drew, as canvas drawings), as a person's first collection, from process start
+to the taught model saved."""
 
 import json
 import subprocess
@@ -10,17 +11,19 @@ from pathlib import Path
 
 from PIL import Image
 
-from lenet.config import PROJECT_ROOT
-from lenet.datasets.starter import starter_canvases
+from lenet.config import PROJECT_ROOT, Settings
+from lenet.datasets import handwriting, ink
 
 
-def measure_teaching(per_class=5, seed=7):
+def measure_teaching(per_class=5):
     """The teach script's own figures (fine-tune seconds, with the held-out folds) and its wall time."""
+    writer = handwriting.load("numberpad", Settings.from_env().handwriting_dir)
     with tempfile.TemporaryDirectory() as folder:
         digits = Path(folder) / "digits"
-        for index, (canvas, label, _) in enumerate(starter_canvases(per_class, seed=seed)):
-            (digits / str(label)).mkdir(parents=True, exist_ok=True)
-            Image.fromarray(canvas).save(digits / str(label) / f"{index}.png")
+        for label in range(10):
+            (digits / str(label)).mkdir(parents=True)
+            for index in [i for i, y in enumerate(writer.labels) if y == label][:per_class]:
+                Image.fromarray(ink.as_drawn(writer.strokes[index])).save(digits / str(label) / f"{index}.png")
         started = time.perf_counter()
         run = subprocess.run(
             [sys.executable, "scripts/teach.py", str(digits), "--output", str(Path(folder) / "taught.keras"), "--json"],

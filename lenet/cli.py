@@ -12,13 +12,16 @@ from lenet.errors import Refused
 
 def add_mnist_argument(parser):
     parser.add_argument("--mnist-dir", help="folder holding MNIST (default: $MNIST_DIR, the Keras cache, a download)")
+    parser.add_argument("--handwriting-dir", help="folder holding the real writers' sets (default: $HANDWRITING_DIR)")
 
 
 def settings_from_args(args):
-    """The installation's `Settings` from the environment, with `--mnist-dir` if given."""
+    """The installation's `Settings` from the environment, with `--mnist-dir` and
+    `--handwriting-dir` if given."""
     settings = Settings.from_env()
-    if getattr(args, "mnist_dir", None):
-        settings = dataclasses.replace(settings, mnist_dir=Path(args.mnist_dir))
+    for name in ("mnist_dir", "handwriting_dir"):
+        if getattr(args, name, None):
+            settings = dataclasses.replace(settings, **{name: Path(getattr(args, name))})
     return settings
 
 

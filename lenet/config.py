@@ -21,13 +21,15 @@ INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(str(d) for d in range(NUM_CLASSES))
 MNIST_TRAIN_IMAGES = 60_000
+# The label a drawing that is not a digit carries in training data (the network still has ten outputs).
+NOT_A_DIGIT = NUM_CLASSES
+# An answer whose top probability is under this is "not a digit": the network learned to spread
+# its answer over all ten for drawings that are none. Set before any measurement, never tuned:
+# half the probability on one digit is a preference no digit the network knows falls below.
+NOT_A_DIGIT_BELOW = 0.5
 
 # The network a new training run builds unless told otherwise.
 DEFAULT_ARCHITECTURE = "lenet5"
-
-# Digits per class of the starter collection (pen-stroke styles MNIST lacks, lenet.datasets.starter) that
-# training mixes in by default, written once per data folder.
-STARTER_PER_CLASS = 1000
 
 # The Draw page's canvas (the benchmark's drawing matches it).
 CANVAS_SIZE = 280
@@ -114,11 +116,13 @@ class Settings:
     models_dir: Path = PROJECT_ROOT / "models"  # shipped models, read-only
     default_model: str = "lenet_bn"  # the shipped model served until another is activated
     mnist_dir: Path | None = None  # a folder holding MNIST, looked at before the Keras cache
+    handwriting_dir: Path | None = None  # the real writers' sets (lenet.datasets.handwriting)
     runs_db: Path | None = None  # the runs database (default: DATA_DIR/runs.sqlite)
     runs_journal: str = "wal"  # 'delete' where the database sits on a network filesystem
     training: str = "on"  # on | queue | off
     training_password: str | None = None
     keep_versions: int = 5  # stopped or failed runs' model versions kept, newest first
+    folder_field: bool = True  # whoever may train may name a data folder on the server (Train page)
 
     def __post_init__(self):
         if self.training not in TRAINING_MODES:
@@ -135,11 +139,14 @@ class Settings:
         return cls(
             data_dir=path("LENET_DATA_DIR") or cls.data_dir,
             mnist_dir=path("MNIST_DIR"),
+            handwriting_dir=path("HANDWRITING_DIR"),
             runs_db=path("LENET_RUNS_DB"),
             runs_journal="delete" if env.get("LENET_RUNS_JOURNAL", "").strip().lower() == "delete" else "wal",
             training=parse_training_mode(env.get("LENET_TRAINING") or secrets.get("training")),
             training_password=env.get("LENET_TRAINING_PASSWORD") or secrets.get("training_password") or None,
             keep_versions=int(env.get("LENET_KEEP_VERSIONS") or secrets.get("keep_versions") or cls.keep_versions),
+            folder_field=str(env.get("LENET_FOLDER_FIELD") or secrets.get("folder_field") or "on").lower()
+            not in ("off", "0", "false", "no"),
         )
 
     def environment(self):
@@ -147,6 +154,7 @@ class Settings:
         values = {
             "LENET_DATA_DIR": self.data_dir,
             "MNIST_DIR": self.mnist_dir,
+            "HANDWRITING_DIR": self.handwriting_dir,
             "LENET_RUNS_DB": self.runs_db,
             "LENET_RUNS_JOURNAL": self.runs_journal,
             "LENET_TRAINING": self.training,

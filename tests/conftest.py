@@ -33,6 +33,15 @@ def mnist():
         skip_or_fail(f"real MNIST not found: {error}")
 
 
+@pytest.fixture(scope="session")
+def handwriting_dir():
+    """The folder of the real writers' sets (HANDWRITING_DIR); CI points it at ../shared/handwriting."""
+    folder = Settings.from_env().handwriting_dir
+    if folder is None or not folder.is_dir():
+        skip_or_fail("the real writers' handwriting sets were not found (set HANDWRITING_DIR)")
+    return folder
+
+
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     """This test's installation: a fresh data folder, training on, no password. The environment

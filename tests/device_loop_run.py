@@ -20,13 +20,7 @@ from lenet.nets.training import TrainConfig, build_for_training, split_data, ste
 
 # 480 images to fit in batches of 48: 10 steps an epoch, more than one compiled call on a CPU.
 CONFIG = TrainConfig(
-    architecture="lenet5",
-    epochs=4,
-    batch_size=48,
-    learning_rate=3e-3,
-    validation_split=0.2,
-    starter=0,
-    pipeline="device",
+    architecture="lenet5", epochs=4, batch_size=48, learning_rate=3e-3, validation_split=0.2, pipeline="device"
 )
 DATA = tiny_digits(600, seed=1), tiny_digits(200, seed=2)
 

@@ -65,7 +65,7 @@ def test_an_activation_reaches_five_open_draw_pages_without_a_reload(settings):
 def test_a_killed_job_is_shown_failed_on_an_open_train_page(settings, mnist):
     with running_app(settings.data_dir) as url, chromium() as browser:
         store = RunStore.of(settings)
-        run_id = supervisor.start_training(settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64, starter=0))
+        run_id = supervisor.start_training(settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64))
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(f"{url}/train", timeout=120_000)
         page.get_by_text(f"Run {run_id}: lenet5, running").wait_for(timeout=120_000)

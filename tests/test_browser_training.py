@@ -28,9 +28,6 @@ def test_train_from_the_sidebar_watch_it_activate_it_and_read_with_it(tmp_path, 
         images = slider(page, "Training images")
         images.focus()
         images.press("ArrowLeft")
-        starter = slider(page, "Starter digits of each kind")  # none: MNIST alone, for a quick run
-        starter.focus()
-        starter.press("Home")
         epochs = slider(page, "Epochs")
         epochs.focus()
         epochs.press("Home")

@@ -18,7 +18,7 @@ from lenet.nets.training import TrainConfig
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 
-CONFIG = TrainConfig(epochs=2, max_samples=10000, batch_size=128, starter=0)
+CONFIG = TrainConfig(epochs=2, max_samples=10000, batch_size=128)
 KILLS = 20
 
 

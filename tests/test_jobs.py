@@ -20,7 +20,7 @@ from lenet.nets.training import TrainConfig
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 
 DEFAULT = Settings().default_model
-TINY = TrainConfig(epochs=1, max_samples=1000, batch_size=128, starter=0)
+TINY = TrainConfig(epochs=1, max_samples=1000, batch_size=128)
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_a_run_streams_progress_saves_a_version_and_never_serves_a_worse_model(s
 def test_stop_keeps_what_was_learned_and_leaves_the_active_model(settings, data_dir):
     store = RunStore.of(settings)
     run_id = supervisor.start_training(
-        settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64, starter=0), activate_when_done=True
+        settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True
     )
     wait_for(lambda: store.metrics(run_id), what="the first progress report")
     supervisor.stop(store, run_id)
@@ -98,7 +98,7 @@ def test_a_crashing_job_is_marked_failed_with_its_log(settings, data_dir, tmp_pa
 def test_a_killed_job_is_marked_failed_and_changes_nothing(settings, data_dir):
     store = RunStore.of(settings)
     run_id = supervisor.start_training(
-        settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64, starter=0), activate_when_done=True
+        settings, TrainConfig(epochs=5, max_samples=20000, batch_size=64), activate_when_done=True
     )
     wait_for(lambda: store.metrics(run_id), what="the first progress report")
     os.kill(store.run(run_id).pid, signal.SIGKILL)

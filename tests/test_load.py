@@ -118,7 +118,7 @@ async def train_while_they_work(settings, store, state):
     """Once every session has been answered, train a new version and activate it."""
     while len(state["ready"]) < SESSIONS:
         await asyncio.sleep(0.5)
-    state["run_id"] = run_id = supervisor.start_training(settings, TrainConfig(epochs=3, max_samples=30000, starter=0))
+    state["run_id"] = run_id = supervisor.start_training(settings, TrainConfig(epochs=3, max_samples=30000))
     while store.run(run_id).status.active:
         await asyncio.sleep(0.5)
     Catalog(settings).activate(store.run(run_id).model_name)  # as its Activate button does

@@ -30,7 +30,7 @@ REQUIRED_METADATA = {
 def trained(tiny_data):
     from lenet.nets.training import TrainConfig, train
 
-    return train(TrainConfig(epochs=1, batch_size=64, max_samples=256, starter=0), tiny_data)
+    return train(TrainConfig(epochs=1, batch_size=64, max_samples=256), tiny_data)
 
 
 def test_save_writes_model_and_metadata(tmp_path, trained, tiny_data):

@@ -4,12 +4,22 @@ import keras
 import numpy as np
 import pytest
 
-from lenet.datasets.derived import starter_digits
-from lenet.nets.training import RandomAffine, TrainConfig, classic_config, one_cycle, split_data, train
+from lenet.config import NOT_A_DIGIT
+from lenet.nets.inference import Predictor
+from lenet.nets.training import (
+    DigitAccuracy,
+    RandomAffine,
+    TrainConfig,
+    classic_config,
+    digits_loss,
+    one_cycle,
+    split_data,
+    train,
+)
 
 
 def quick(**overrides):
-    values = dict(architecture="lenet5", epochs=3, batch_size=64, learning_rate=3e-3, validation_split=0.2, starter=0)
+    values = dict(architecture="lenet5", epochs=3, batch_size=64, learning_rate=3e-3, validation_split=0.2)
     return TrainConfig(**{**values, **overrides})
 
 
@@ -104,7 +114,7 @@ def test_classic_recipe_is_what_the_write_ups_did():
         "adam",
         "constant",
     )
-    assert config.precision == "float32" and not config.augment and config.starter == 0
+    assert config.precision == "float32" and not config.augment and config.writers == config.not_digits == 0
     assert (
         config.jit_compile == "auto"
     )  # compiled as Keras compiles by default: XLA under JAX, no XLA on TensorFlow's CPU
@@ -116,14 +126,43 @@ def test_other_architectures_train(tiny_data, architecture):
     assert len(result.history) == 1
 
 
+def test_the_loss_asks_digits_for_their_class_and_non_digits_for_no_preference():
+    uniform, sure_seven = np.full((1, 10), 0.1, np.float32), np.eye(10, dtype=np.float32)[[7]] * 0.9 + 0.01
+    loss = lambda labels, p: np.asarray(digits_loss(np.array(labels), p))
+    assert loss([7], sure_seven) == pytest.approx(-np.log(0.91), rel=1e-4)  # plain cross-entropy on a digit
+    assert loss([NOT_A_DIGIT], uniform) == pytest.approx(0.5 * np.log(10), rel=1e-4)  # the least a non-digit costs
+    assert loss([NOT_A_DIGIT], sure_seven) > loss([NOT_A_DIGIT], uniform) + 0.5  # sure of a digit that is none: costly
+    accuracy = DigitAccuracy()
+    accuracy.update_state(np.array([7, NOT_A_DIGIT, 3]), np.vstack([sure_seven, sure_seven, sure_seven]))
+    assert float(accuracy.result()) == 0.5  # of the two digits, one read right; the non-digit doesn't count
+
+
+def test_drawings_that_are_not_digits_teach_the_network_to_prefer_none(tiny_data):
+    (x, y), test = tiny_data
+    rng = np.random.default_rng(5)
+    noise = (rng.random((300, 28, 28)) < 0.15).astype(np.uint8) * 255  # salt: no digit at all
+    unseen_noise = (rng.random((100, 28, 28)) < 0.15).astype(np.uint8) * 255
+    config = quick(epochs=4, max_samples=600, validation_split=0.0)
+    plain = train(config, ((x, y), test))
+    exposed = train(
+        quick(epochs=4, max_samples=600, validation_split=0.0, not_digits=300),
+        ((x, y), test),
+        extra=(noise, np.full(300, NOT_A_DIGIT)),
+    )
+    sure = lambda result: Predictor(result.model, warm_up=False).predict(unseen_noise).max(axis=1).mean()
+    assert sure(exposed) < sure(plain) - 0.05 and sure(exposed) < 0.3
+    assert exposed.test_accuracy > 0.5 and "accuracy" in exposed.history[-1]  # accuracy counts the digits only
+
+
+def test_the_real_writers_validation_picks_the_epoch_when_mnist_holds_none_out(tiny_data):
+    (x, y), test = tiny_data
+    result = train(quick(epochs=2, validation_split=0.0), tiny_data, extra_validation=(x[:50], y[:50]))
+    assert "val_accuracy" in result.history[0]
+
+
 @pytest.mark.mnist
 @pytest.mark.slow
-def test_the_default_recipe_reaches_99_percent_on_real_mnist_with_starter_digits_beside(mnist, tmp_path):
-    # What `scripts/train.py` does with no flags: 54,000 MNIST images, 6 epochs, the best one kept,
-    # and starter digits mixed in (fewer than the default's, to keep the test quick).
-    config = TrainConfig(starter=100)
-    starter = starter_digits(tmp_path, config.starter)
-    result = train(config, mnist, starter=starter)
+def test_the_default_recipe_reaches_99_percent_on_real_mnist(mnist):
+    # What `scripts/train.py` does with no flags: 54,000 MNIST images, 6 epochs, the best one kept.
+    result = train(TrainConfig(), mnist)
     assert result.test_accuracy >= 0.99, (result.test_accuracy, result.history)
-    with pytest.raises(ValueError, match="starter digits"):
-        train(config, mnist)

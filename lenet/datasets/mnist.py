@@ -70,6 +70,33 @@ def load_mnist(path=None, download=True):
     return _load(path, download)["arrays"]
 
 
+def locate(path=None):
+    """Where `load_mnist(path)` would read MNIST from (a folder or an npz), without reading it
+    or downloading; `MnistNotFound` saying how to provide it when no copy is here. The files'
+    contents are checked when they are loaded, not here."""
+    folder = Path(path).expanduser().resolve() if path else None
+    tried = []
+    for candidate in [folder, keras_cache_dir()] if folder else [keras_cache_dir()]:
+        if not candidate.is_dir():
+            tried.append(f"{candidate} does not exist")
+        elif all(_idx_path(candidate, name) for name in SHA256) or (candidate / NPZ_NAME).is_file():
+            return candidate
+        else:
+            tried.append(f"{candidate} holds neither the IDX files nor {NPZ_NAME}")
+    raise MnistNotFound(_not_found_message(tried))
+
+
+def download_mnist():
+    """Download MNIST into the Keras cache (11 MB, checked); `MnistNotFound` in one sentence when it can't."""
+    try:
+        return _keras_download()
+    except Exception as error:  # any network failure ends in the same sentence
+        raise MnistNotFound(
+            f"MNIST could not be downloaded ({_short(error)}): this server may have no internet "
+            "connection; copy the files to it instead (see README, MNIST offline)."
+        ) from None
+
+
 def load_mnist_with_source(path=None, download=True):
     """Like `load_mnist`, and also return where the data was found (a folder or file)."""
     found = _load(path, download)

@@ -168,25 +168,29 @@ def flatten_background(ink):
     paper: the mean of those under the threshold is its level. On a clean drawing nothing changes.
     """
     height, width = ink.shape
-    values = _u8(ink[::2, ::2] if ink.size > 65536 else ink)  # every other pixel tells the levels as well
-    if values.min() == values.max():
-        return np.zeros_like(ink)  # one level everywhere: paper, and no digit
-    paper = values[values <= threshold_otsu(values)]
     small_side, window = 48, 11
     scale = small_side / max(height, width)
     if scale >= 1.0:
-        return np.clip(ink - np.float32(paper.mean()), 0, None)
+        return np.clip(ink - np.float32(_paper(ink).mean()), 0, None)
     small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = np.asarray(Image.fromarray(_u8(ink)).resize(small_size, Image.Resampling.BOX))
-    opened = np.minimum(ndi.grey_opening(small, size=(window, window), mode="nearest"), np.percentile(paper, 99))
+    opened = ndi.grey_opening(small, size=(window, window), mode="nearest")
     if not opened.any():
         return ink  # black paper (a drawing): nothing to subtract
+    # Every other pixel tells the paper's levels as well as all of them, four times faster.
+    opened = np.minimum(opened, np.percentile(_paper(ink[::2, ::2]), 99)).astype(np.uint8)
     smooth = (
-        Image.fromarray(opened.astype(np.uint8))
-        .filter(ImageFilter.GaussianBlur(2))
-        .resize((width, height), Image.Resampling.BILINEAR)
+        Image.fromarray(opened).filter(ImageFilter.GaussianBlur(2)).resize((width, height), Image.Resampling.BILINEAR)
     )
     return np.clip(ink - np.asarray(smooth, dtype=np.float32), 0, None)
+
+
+def _paper(ink):
+    """The pixels darker than Otsu's threshold: the paper (after `to_white_on_black`)."""
+    values = _u8(ink)
+    if values.min() == values.max():
+        return values.ravel()
+    return values[values <= threshold_otsu(values)]
 
 
 def ink_pieces(flat, paper_outside=0):

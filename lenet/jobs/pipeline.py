@@ -7,27 +7,72 @@ digits. A job adds only what belongs to a job (progress rows, the stop flag, act
 
 from pathlib import Path
 
+import numpy as np
+
 from lenet.datasets import derived
+from lenet.datasets.handwriting import HandwritingNotFound
 from lenet.datasets.mnist import load_mnist_with_source
 from lenet.nets.devices import enable_compilation_cache
+from lenet.nets.evaluation import held_out_report
 from lenet.nets.modelio import build_metadata, load_model, save_model
-from lenet.nets.training import train
+from lenet.nets.training import fit_size, train
 from lenet.people.teach import teach, teach_metadata
 
 
-def train_and_save(settings, config, output, callbacks=(), verbose=0, annotate=None):
+def train_and_save(settings, config, output, callbacks=(), verbose=0, annotate=None, phase=None):
     """Train `config` (a `TrainConfig`) on this installation's data and save the model at
     `output`; returns `(TrainResult, metadata)`.
 
     `annotate(metadata)`, when given, returns more fields for the model card, asked once
-    training has ended (a job adds its run id and whether it was stopped).
+    training has ended (a job adds its run id and whether it was stopped). `phase(name,
+    fraction=None)` hears what the pipeline is doing, for a live view.
     """
+    phase = phase or _unheard
     enable_compilation_cache(settings.cache_dir / "xla")
+    phase("loading MNIST")
     data, source = load_mnist_with_source(settings.mnist_dir)
-    starter = derived.starter_digits(settings.cache_dir, config.starter)
-    result = train(config, data, callbacks=callbacks, verbose=verbose, starter=starter)
+    extra, extra_validation = training_extras(settings, config, phase)
+    phase("compiling the network", train_images=fit_size(config, len(data[0][1]), len(extra[1]) if extra else 0))
+    result = train(config, data, callbacks, verbose, extra=extra, extra_validation=extra_validation)
     metadata = build_metadata(result, data_source=source, name=Path(output).stem)
+    phase("scoring on MNIST's test set and the held-out writers")
+    metadata["held_out"] = held_out_report(result.model, held_out_sets(settings, data, phase))
+    phase("saving the model")
     return result, _save(result.model, output, metadata, annotate)
+
+
+def training_extras(settings, config, phase=None):
+    """`(extra, extra_validation)`: what `config` mixes in beside MNIST, as `(images, labels)`
+    pairs; the real writers' validation writers pick the best epoch with MNIST's."""
+    fitted, validation, phase = [], [], phase or _unheard
+    cache, folder = settings.cache_dir, settings.handwriting_dir
+    if config.writers:
+        progress = lambda fraction: phase("preparing the real writers' digits (made once, then kept)", fraction)
+        fitted += derived.writers(cache, folder, "train", config.writers, progress=progress).values()
+        validation += derived.writers(cache, folder, "validation", progress=progress).values()
+    if config.not_digits:
+        progress = lambda fraction: phase("drawing the non-digits (made once, then kept)", fraction)
+        fitted.append(derived.not_digits(cache, config.not_digits, progress=progress))
+    joined = lambda pairs: (
+        (np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs])) if pairs else None
+    )
+    return joined(fitted), joined(validation)
+
+
+def held_out_sets(settings, data=None, phase=None):
+    """`{name: (images, labels)}`: MNIST's test set and every real writers' set's held-out
+    writers (as drawn and sketched), the ones no model here ever trains on; MNIST alone when
+    the handwriting sets are not on this machine."""
+    _, test = data or load_mnist_with_source(settings.mnist_dir)[0]
+    sets = {"mnist": test}
+    try:
+        progress = lambda fraction: (phase or _unheard)(
+            "preparing the held-out writers' digits (made once, then kept)", fraction
+        )
+        sets.update(derived.writers(settings.cache_dir, settings.handwriting_dir, "test", progress=progress))
+    except HandwritingNotFound:
+        pass
+    return sets
 
 
 def teach_and_save(settings, base_path, x_own, y_own, config, output, callbacks=(), stop=lambda: False, annotate=None):
@@ -38,6 +83,10 @@ def teach_and_save(settings, base_path, x_own, y_own, config, output, callbacks=
     result = teach(load_model(base_path), x_own, y_own, mnist, config, callbacks=callbacks, stop=stop)
     metadata = teach_metadata(result, Path(base_path).stem, Path(output).stem, source)
     return result, _save(result.model, output, metadata, annotate)
+
+
+def _unheard(name, fraction=None, **facts):
+    """A `phase` callback that nobody listens to (the scripts)."""
 
 
 def _save(model, output, metadata, annotate):

@@ -158,9 +158,9 @@ def _make_train_call(trainer, length, unroll):
 
     def train_call(state, totals, x_all, y_all, orders, start):
         def step(carry, rows):
-            state, (loss_sum, correct_sum) = carry
-            state, loss, correct = train_step(state, x_all[rows][..., None], y_all[rows])  # gathered on the device
-            return (state, (loss_sum + loss, correct_sum + correct)), None
+            state, (loss_sum, correct_sum, digits_sum) = carry
+            state, loss, correct, digits = train_step(state, x_all[rows][..., None], y_all[rows])  # gathered here
+            return (state, (loss_sum + loss, correct_sum + correct, digits_sum + digits)), None
 
         rows = jax.lax.dynamic_slice_in_dim(orders, start, length)
         (state, totals), _ = jax.lax.scan(step, (state, totals), rows, unroll=unroll)
@@ -176,9 +176,9 @@ def _make_train_step(trainer):
 
     def train_step(state, x, y):
         trainable, non_trainable, optimizer_variables = state
-        (_, (non_trainable, loss, correct)), grads = gradient(trainable, non_trainable, x, y)
+        (_, (non_trainable, loss, correct, digits)), grads = gradient(trainable, non_trainable, x, y)
         trainable, optimizer_variables = optimizer.stateless_apply(optimizer_variables, grads, trainable)
-        return (trainable, non_trainable, optimizer_variables), loss, correct
+        return (trainable, non_trainable, optimizer_variables), loss, correct, digits
 
     return train_step
 
@@ -186,15 +186,19 @@ def _make_train_step(trainer):
 def _loss_function(trainer):
     """Loss of one batch through the stateless trainer (augmenting), with what `fit` would log."""
 
+    compiled_loss = keras.losses.get(trainer.loss)
+
     def loss_function(trainable, non_trainable, x, y):
         probabilities, non_trainable, losses = trainer.stateless_call(
             trainable, non_trainable, x, training=True, return_losses=True
         )
         # The loss the trainer was compiled with, plus any layer losses, as Keras's compute_loss adds them.
-        loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, probabilities)) + sum(losses)
+        loss = keras.ops.mean(compiled_loss(y, probabilities)) + sum(losses)
+        # Accuracy counts digits only: a drawing that is not one (label 10) has no right answer.
+        digits = jnp.sum(y < probabilities.shape[-1], dtype=jnp.int32)
         correct = jnp.sum(jnp.argmax(probabilities, axis=-1) == y, dtype=jnp.int32)
         # Scaled for mixed_float16 (a loss-scale optimizer); unchanged otherwise.
-        return trainer.optimizer.scale_loss(loss), (non_trainable, loss, correct)
+        return trainer.optimizer.scale_loss(loss), (non_trainable, loss, correct, digits)
 
     return loss_function
 
@@ -238,13 +242,13 @@ def _compile(function, *example_args):
 
 
 def _zero_totals():
-    return jnp.float32(0), jnp.int32(0)  # sum of the steps' mean losses, images classified right
+    return jnp.float32(0), jnp.int32(0), jnp.int32(0)  # sum of the steps' mean losses, digits read right, digits
 
 
 def _training_logs(totals, steps_done, batch_size):
     """The epoch's running loss and accuracy, as `fit` logs them (every batch is full here)."""
-    loss_sum, correct = (float(t) for t in totals)
-    return {"loss": loss_sum / steps_done, "accuracy": correct / (steps_done * batch_size)}
+    loss_sum, correct, digits = (float(t) for t in totals)
+    return {"loss": loss_sum / steps_done, "accuracy": correct / max(digits, 1)}
 
 
 def _validation_logs(scores):

@@ -6,7 +6,7 @@ the scripts and the tests share one definition of each number.
 
 import numpy as np
 
-from lenet.config import NUM_CLASSES
+from lenet.config import NOT_A_DIGIT_BELOW, NUM_CLASSES
 from lenet.nets.inference import Predictor
 
 
@@ -39,6 +39,23 @@ def scores(probabilities, labels):
         "num_errors": int((predicted != labels).sum()),
         "num_images": int(len(labels)),
     }
+
+
+def held_out_report(model_or_predictor, sets):
+    """How a model reads each held-out set: `{name: {"accuracy", "digits", "per_class",
+    "not_a_digit"}}` for `sets` = `{name: (images, labels)}` (MNIST's test set, the real
+    writers it never trained on); `not_a_digit` is the share it would call no digit at all."""
+    report = {}
+    for name, (images, labels) in sets.items():
+        probabilities = predict_probabilities(model_or_predictor, images)
+        found = scores(probabilities, labels)
+        report[name] = {
+            "accuracy": round(found["test_accuracy"], 4),
+            "digits": found["num_images"],
+            "per_class": [round(a, 4) for a in found["per_class_accuracy"]],
+            "not_a_digit": round(float((probabilities.max(axis=1) < NOT_A_DIGIT_BELOW).mean()), 4),
+        }
+    return report
 
 
 def cross_entropy(probabilities, labels):

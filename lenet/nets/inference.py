@@ -27,7 +27,7 @@ class Predictor:
         self.model = model
         self.name = name or model.name
         self._forward = _compile(model)
-        self._features = None
+        self._features = self._embedding = None
         self._lock = threading.Lock()
         if warm_up:
             self.warm_up()
@@ -47,6 +47,19 @@ class Predictor:
     def predict_one(self, image):
         return self.predict(image[None])[0]
 
+    def predict_and_embed(self, images):
+        """`(probabilities, embeddings)` in one pass: the answer, `(N, 10)`, and the input of the
+        network's output layer, `(N, D)`, where similar digits lie close (the instant memory's space)."""
+        with self._lock:
+            if self._embedding is None:
+                outputs = [self.model.outputs[0], self.model.layers[-1].input]
+                self._embedding = _compile(keras.Model(self.model.inputs, outputs))
+        images = _as_batch(images)
+        if len(images) == 0:
+            return np.zeros((0, self.model.output_shape[-1]), np.float32), np.zeros((0, 0), np.float32)
+        parts = [self._run(self._embedding, images[i : i + CHUNK]) for i in range(0, len(images), CHUNK)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).reshape(len(images), -1)
+
     def feature_maps(self, image):
         """`{layer name: (H, W, C) array}` for each convolution stage of the network, for one image."""
         with self._lock:
@@ -64,7 +77,10 @@ class Predictor:
         size = next((b for b in BUCKETS if b >= n), n)
         if size != n and devices.backend() == "jax":
             images = np.concatenate([images, np.zeros((size - n, *images.shape[1:]), images.dtype)])
-        return np.asarray(forward(images), dtype=np.float32)[:n]
+        outputs = forward(images)
+        if isinstance(outputs, (list, tuple)):
+            return [np.asarray(o, dtype=np.float32)[:n] for o in outputs]
+        return np.asarray(outputs, dtype=np.float32)[:n]
 
 
 def _as_batch(images):
