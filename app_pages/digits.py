@@ -5,8 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import access, forms, panels, runview, serving, state
-from lenet.config import STARTER_PER_CLASS
-from lenet.datasets.derived import starter_digits
+from lenet.datasets.derived import made_sets
 from lenet.images.pictures import contact_sheet
 from lenet.jobs import supervisor
 from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
@@ -16,33 +15,44 @@ from lenet.people.teach import TeachConfig, TeachRefused, check_teachable
 
 SHOWN_PER_DIGIT = 40
 MODELS_COMPARED = 8
-STARTER = "__starter__"  # the synthesized starter digits: derived arrays, shown read-only
+LEARNED = "__learned__"  # the training digits besides MNIST, made once into the cache: shown read-only
 
 
 def choose_collection(session_name):
     names = sorted({*panels.collections().names(), *([session_name] if session_name else [])})
-    default = session_name if session_name in names else STARTER
+    options = [*names, LEARNED]
     return st.selectbox(
         "Collection",
-        [*names, STARTER],
-        index=[*names, STARTER].index(default),
+        options,
+        index=options.index(session_name if session_name in names else LEARNED),
         key="d_collection",
-        format_func=lambda n: "Starter digits (synthesized pen strokes, read-only)" if n == STARTER else n,
+        format_func=lambda n: "What training learned besides MNIST (read-only)" if n == LEARNED else n,
     )
 
 
-def starter_view():
-    with st.spinner("Preparing the starter digits (once: about half a minute)..."):
-        images, labels = starter_digits(state.settings().cache_dir, STARTER_PER_CLASS)
-    st.caption(
-        f"{len(labels):,} synthesized pen-stroke digits in styles MNIST lacks (lenet/datasets/starter.py), "
-        "prepared as drawings are. Training mixes them in where its settings say so."
-    )
+@st.cache_resource(max_entries=4)
+def _learned(cache_dir, _version):
+    return made_sets(cache_dir)
+
+
+def learned_view():
+    cache_dir = state.settings().cache_dir
+    sets = _learned(cache_dir, tuple(p.stat().st_mtime_ns for p in sorted(cache_dir.glob("*.npz"))))
+    if not sets:
+        st.info(
+            "No training run on this server has mixed in digits besides MNIST yet (Train page: Real writers' "
+            "digits, Drawings that are not digits). They appear here once a run has prepared them."
+        )
+        return
+    name = st.selectbox("Set", list(sets), key="d_learned_set")
+    images, labels = sets[name]
+    st.caption(f"{len(labels):,} model inputs, prepared as drawings and uploads are (label 10: not a digit).")
     view_digits, view_models = st.tabs(["Digits", "How the models read them"])
     with view_digits:
-        grid(images, labels)
+        grid(images, np.minimum(labels, 10))
     with view_models:
-        models_tab(images, labels)
+        if labels.max() < 10:
+            models_tab(images, labels)
 
 
 # ---------------------------------------------------------------------------- tabs
@@ -51,7 +61,8 @@ def starter_view():
 def grid(images, labels):
     """A count per digit, then each digit's first `SHOWN_PER_DIGIT` as a sheet."""
     counts = np.bincount(labels, minlength=10)
-    st.bar_chart(pd.DataFrame({"digit": [str(d) for d in range(10)], "kept": counts}), x="digit", y="kept", height=180)
+    names = [str(d) for d in range(len(counts))]
+    st.bar_chart(pd.DataFrame({"digit": names, "kept": counts}), x="digit", y="kept", height=180)
     for digit in np.flatnonzero(counts):
         mine = np.flatnonzero(labels == digit)
         shown = mine[:SHOWN_PER_DIGIT]
@@ -232,8 +243,8 @@ def files_tab(collection):
 st.title("Your digits")
 session_name = panels.whose_digits()
 choice = choose_collection(session_name)
-if choice == STARTER:
-    starter_view()
+if choice == LEARNED:
+    learned_view()
     st.stop()
 collection = panels.collections().get(choice)
 taught_outcome()

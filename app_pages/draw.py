@@ -43,7 +43,7 @@ def draw_section():
     # dropped: under load its ticks were merged with the canvas's own updates and a stroke was
     # lost (20 sessions on 2 cores: a drawn 9 never answered). A lost stroke is worse than an
     # answer that says, truthfully, which model read it.
-    model_predictor = serving.predictor()
+    info, model_predictor, _ = serving.serving()
     if model_predictor is None:
         st.error("No model can be loaded to read with right now.")
         return
@@ -67,7 +67,10 @@ def draw_section():
         )
     with result_column:
         image = canvas.image_data
-        reading = read(image, model_predictor, steps_size=uploads.STEP_SIZE) if image is not None else None
+        memory = panels.session_memory(model_predictor, info.version)
+        reading = (
+            read(image, model_predictor, steps_size=uploads.STEP_SIZE, memory=memory) if image is not None else None
+        )
         if not reading or not reading.digits:
             st.metric("Prediction", "–")
             st.info("Draw a digit on the black square.")

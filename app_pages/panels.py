@@ -14,6 +14,7 @@ from lenet.config import CLASS_NAMES
 from lenet.errors import Refused
 from lenet.nets import explain
 from lenet.people.collection import DEFAULT_NAME, CollectionRefused, Collections, check_name
+from lenet.people.memory import Memory
 
 LOG = logging.getLogger("lenet.app")
 BUG = "Something went wrong on the server while doing that; it has been logged. Try again, or reload the page."
@@ -54,11 +55,38 @@ def whose_digits():
             on_change=_remember_collection,
             help="Digits you keep go into this collection; the Your digits page shows it and teaches it.",
         )
+        st.toggle(
+            "Learn from them at once",
+            st.session_state.get(state.USE_MEMORY, True),
+            key="memory_toggle",
+            on_change=lambda: st.session_state.update({state.USE_MEMORY: st.session_state["memory_toggle"]}),
+            help="A drawing like one you kept is read as you labelled it, from the next stroke on: the network's "
+            "answer is blended with your nearest kept digits' (no training needed).",
+        )
         try:
             return check_name(name)
         except CollectionRefused as refusal:
             st.error(str(refusal))
             return None
+
+
+def session_memory(predictor, version):
+    """The instant memory of this session's collection for `predictor`'s model (file `version`),
+    rebuilt when a digit is kept or deleted; None when switched off or nothing is kept."""
+    if not st.session_state.get(state.USE_MEMORY, True):
+        return None
+    try:
+        collection = collections().get(st.session_state.get(state.COLLECTION, DEFAULT_NAME))
+        key = (collection.folder, collection.version(), predictor.name, version)
+    except (CollectionRefused, OSError):
+        return None
+    cached = st.session_state.get(state.MEMORY)
+    if cached and cached[0] == key:
+        return cached[1]
+    images, labels = collection.arrays() if collection.exists() else ((), ())
+    memory = Memory.of(predictor, images, labels) if len(labels) else None
+    st.session_state[state.MEMORY] = (key, memory)
+    return memory
 
 
 def keep_controls(digit, key):
@@ -88,18 +116,32 @@ def probability_chart(probabilities):
 
 
 def prediction_metric(reading, min_confidence, model_name):
-    """The big answer: the digit (or the number), with how sure the model is, and who read it."""
+    """The big answer: the digit (or the number), with how sure the model is, and who read it;
+    "Not a digit" when no digit stands out, and how much the kept digits weighed in."""
     lowest = reading.lowest_confidence
+    digits = [d for d in reading.digits if d.is_digit]
+    if not digits:
+        st.metric("Prediction", "Not a digit", delta="no digit stands out", delta_color="off")
+        st.caption(
+            f"Read by {model_name}: the most it gives any digit is {lowest:.0%}. It was taught to answer "
+            "scribbles, shapes and letters with no preference among the ten."
+        )
+        return
     sure = lowest >= min_confidence
+    text = "".join(str(d.value) if d.is_digit else "?" for d in reading.digits)
     st.metric(
-        "Prediction",
-        reading.text,
-        delta=f"{lowest:.0%} sure" if sure else "not sure",
-        delta_color="normal" if sure else "off",
+        "Prediction", text, delta=f"{lowest:.0%} sure" if sure else "not sure", delta_color="normal" if sure else "off"
     )
     note = f"Read by {model_name}."
     if not sure:
         note += f" Not sure: the top probability is {lowest:.0%}, under your threshold of {min_confidence:.0%}."
+    remembered = max(d.remembered for d in reading.digits)
+    if reading.memory_size:
+        note += f" Read with your {reading.memory_size} kept digits" + (
+            f", which decided {remembered:.0%} of it."
+            if remembered >= 0.05
+            else ": none is like this one, so the network alone decided."
+        )
     st.caption(note)
 
 

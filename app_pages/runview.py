@@ -62,28 +62,30 @@ def curves(frame, title_suffix=""):
 
 
 def progress_line(run, frame):
-    epochs = run.epochs or run.config.get("epochs", 1)
-    if frame.empty:
-        waiting = run.status == Status.QUEUED and not run.pid
-        st.progress(
-            0.0,
-            text="Waiting for a training worker to pick this run up (scripts/worker.py)..."
-            if waiting
-            else "Starting: loading TensorFlow and MNIST...",
-        )
+    """The phase the job is in, with its own progress; once training runs, epoch and step, and
+    an ETA only when there is a rate to base it on (two points logged a second apart)."""
+    if run.status == Status.QUEUED and not run.pid:
+        st.progress(0.0, text="Waiting for a training worker to pick this run up (scripts/worker.py)...")
         return
-    last = frame.iloc[-1]
-    fraction = min(1.0, float(last["progress"]) / epochs)
-    elapsed = time.time() - (run.started or run.created)
-    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+    if frame.empty or (run.phase and run.phase != "training"):
+        phase = (run.phase or "starting: loading TensorFlow").capitalize()
+        fraction = run.phase_progress
+        st.progress(fraction or 0.0, text=f"{phase}" + (f": {fraction:.0%}" if fraction is not None else "..."))
+        if frame.empty:
+            return
+    epochs = run.epochs or run.config.get("epochs", 1)
+    first, last = frame.iloc[0], frame.iloc[-1]
+    done = float(last["progress"])
+    seconds = float(last["logged"]) - float(first["logged"])
+    rate = (done - float(first["progress"])) / seconds if seconds >= 1 else 0  # epochs a second, compiling left out
     rates = frame["images_per_s"].dropna()
     unit = "fine-tune" if run.kind == "teach" else "epoch"
     text = (
-        f"{unit} {int(last['epoch'])}/{epochs} · step {int(last['step'])}/{run.steps_per_epoch or '?'}"
+        f"{unit} {int(last['epoch'])} of {epochs} · step {int(last['step'])} of {run.steps_per_epoch or '?'}"
         + (f" · {rates.iloc[-1]:,.0f} images/s" if len(rates) else "")
-        + (f" · about {eta:.0f} s left" if eta is not None else "")
+        + (f" · about {max(0.0, epochs - done) / rate:.0f} s left" if rate > 0 else "")
     )
-    st.progress(fraction, text=text)
+    st.progress(min(1.0, done / epochs), text=text)
     st.caption(f"Last point logged {max(0.0, time.time() - float(last['logged'])):.1f} s ago")
 
 

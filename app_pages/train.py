@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import access, forms, runview, serving, state
+from app_pages import access, forms, preconditions, runview, serving, state
 from app_pages.runview import store
 from lenet.errors import Refused
 from lenet.jobs import supervisor
 from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
-from lenet.nets.training import TrainConfig
+from lenet.nets.training import TrainConfig, quick_demo_config
 
 # ---------------------------------------------------------------------------- sidebar
 
@@ -23,6 +23,22 @@ def password_gate():
         st.error(message)
 
 
+def presets():
+    """Settings to start from: a run to watch, the defaults, the shipped model's own recipe."""
+    shipped = serving.catalog().find(state.settings().default_model)
+    recipe = TrainConfig.from_dict(shipped.metadata["config"]) if shipped and shipped.metadata.get("config") else None
+    found = {"Default settings": TrainConfig(), "Quick demo: about 10 s, over 97%": quick_demo_config()}
+    if recipe:
+        found[f"The recipe of the shipped {shipped.name}"] = recipe
+    return found
+
+
+def apply_preset():
+    chosen = presets()[st.session_state["t_preset"]]
+    for name, value in chosen.to_dict().items():
+        st.session_state[f"t_{name}"] = value
+
+
 def controls(active):
     """The sidebar: every setting of a run, Start and Stop. Returns nothing; acts on clicks."""
     settings = state.settings()
@@ -34,15 +50,21 @@ def controls(active):
         if not access.may_train(settings):
             password_gate()
             return
+        start, stop = st.columns(2)  # above the settings, so Start is in view on a small screen
+        st.selectbox("Start from", list(presets()), key="t_preset", on_change=apply_preset)
         values = forms.config_form(TrainConfig, "t_")
         activate = st.checkbox(
             "Activate when done",
             True,
             key="t_activate",
-            help="Serve the new model on the Draw page for everyone once it finishes.",
+            help="Serve the new model on the Draw page for everyone once it finishes, if it reads MNIST no worse.",
         )
-        start, stop = st.columns(2)
-        if start.button("Start", type="primary", key="start", disabled=active is not None, width="stretch"):
+        ready = preconditions.mnist_ready("Training") and (
+            not values["writers"] or preconditions.handwriting_ready("This run")
+        )
+        if start.button(
+            "Start", type="primary", key="start", disabled=active is not None or not ready, width="stretch"
+        ):
             start_run(values, activate)
         if stop.button("Stop", key="stop", disabled=active is None, width="stretch"):
             if access.may_train():  # the settings again: they may have changed since the page loaded
@@ -70,12 +92,32 @@ def start_run(values, activate):
 # ---------------------------------------------------------------------------- history
 
 
+def latest_outcome(runs):
+    """The run that ended last, where the eye is: its score, whether it serves and why, and what to do."""
+    run = runs[0]
+    score = f"{run.test_accuracy:.2%} on MNIST's test set" if run.test_accuracy is not None else ""
+    if run.status == Status.FAILED:
+        st.error(f"**Run {run.id} failed:** {run.error or 'see its log below'}")
+    elif run.outcome and run.outcome.startswith("activated"):
+        st.success(f"**Run {run.id} finished: {score}.** It now serves the Draw page for everyone.")
+    elif run.outcome:
+        st.info(f"**Run {run.id} finished: {score}.** Not served: {run.outcome}. You may activate it below.")
+    elif run.status == Status.STOPPED:
+        st.info(f"**Run {run.id} was stopped:** what it learned so far is kept ({score}), not served.")
+    elif run.status.has_model:
+        st.info(f"**Run {run.id} finished: {score}.** Activate it below to serve it.")
+
+
 def history(active):
     runs = [r for r in store().runs() if not active or r.id != active.id]
     st.subheader("Past runs")
     if not runs:
         st.caption("No runs yet. Choose settings in the sidebar and press Start.")
         return
+    if st.session_state.get("t_newest_seen") != runs[0].id:  # a run ended: the pickers move to it
+        st.session_state["t_newest_seen"] = runs[0].id
+        for key in ("compare", "selected_run"):
+            st.session_state.pop(key, None)
     table = pd.DataFrame(
         [
             {
@@ -168,6 +210,8 @@ except RunsUnavailable as broken:
 controls(active)
 if active is not None:
     st.fragment(runview.live_view, run_every=1.0)(active.id)
+elif store().runs():
+    latest_outcome(store().runs())
 elif state.settings().training == "queue":
     st.caption(
         "No run in progress. Runs are queued for a training worker on another machine "

@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 
+from lenet.config import NOT_A_DIGIT_BELOW
 from lenet.images.files import open_image
 from lenet.images.preprocess import prepare_digits
 
@@ -21,6 +22,7 @@ class Digit:
     crop: np.ndarray  # uint8 luminance of the digit as written, at most 160 px
     probabilities: np.ndarray | None  # (10,); None when read without a model (preparation only)
     steps: tuple = ()  # this digit's own preprocessing steps (`preprocess.Step`)
+    remembered: float = 0.0  # how much a memory of kept digits weighed in the answer (0: none, 1: all)
 
     @property
     def value(self):
@@ -30,6 +32,12 @@ class Digit:
     def confidence(self):
         return float(self.probabilities.max())
 
+    @property
+    def is_digit(self):
+        """False when no digit stands out: the network was taught to answer what is not a
+        digit (scribbles, shapes, letters) with no preference among the ten."""
+        return self.confidence >= NOT_A_DIGIT_BELOW
+
 
 @dataclasses.dataclass(frozen=True)
 class Reading:
@@ -37,6 +45,7 @@ class Reading:
     steps: tuple = ()  # the whole picture's preprocessing steps, shared by its digits
     picture: object = None  # `read_file`: the decoded picture (Pillow, longest side <= 2048 px)
     size: tuple | None = None  # `read_file`: the file's own (width, height)
+    memory_size: int = 0  # kept digits in the memory the reading consulted (0: none)
 
     @property
     def text(self):
@@ -53,24 +62,29 @@ class Reading:
         return min((d.confidence for d in self.digits), default=0.0)
 
 
-def read(image, predictor, steps_size=None, one_digit=False):
+def read(image, predictor, steps_size=None, one_digit=False, memory=None):
     """Read the digits in `image` (Pillow image or array) with `predictor` (a `Predictor`, or
     None to prepare the digits only); boxes are in `image`'s pixels.
 
     All digits go through the model in one batch. `steps_size` records the preprocessing
-    steps as thumbnails of that size; `one_digit` takes all ink as one digit.
+    steps as thumbnails of that size; `one_digit` takes all ink as one digit. `memory` (a
+    `lenet.people.memory.Memory` of someone's kept digits) blends their vote into each answer.
     Raises `ImageRefused` for a picture far beyond handwriting (thousands of marks).
     """
     page, prepared = prepare_digits(image, steps_size=steps_size, one_digit=one_digit)
     if not prepared:
         return Reading(digits=(), steps=page.steps)
     inputs = np.stack([p.input for p in prepared])
-    probabilities = predictor.predict(inputs) if predictor is not None else [None] * len(prepared)
+    probabilities, say = [None] * len(prepared), np.zeros(len(prepared))
+    if predictor is not None and memory is not None and len(memory):
+        probabilities, say = memory.blend(*predictor.predict_and_embed(inputs))
+    elif predictor is not None:
+        probabilities = predictor.predict(inputs)
     digits = tuple(
-        Digit(box=p.box, input=p.input, crop=p.crop, probabilities=probs, steps=p.steps)
-        for p, probs in zip(prepared, probabilities)
+        Digit(box=p.box, input=p.input, crop=p.crop, probabilities=probs, steps=p.steps, remembered=float(s))
+        for p, probs, s in zip(prepared, probabilities, say)
     )
-    return Reading(digits=digits, steps=page.steps)
+    return Reading(digits=digits, steps=page.steps, memory_size=len(memory) if memory is not None else 0)
 
 
 def read_file(source, predictor=None, steps_size=None, one_digit=False, cancelled=None):

@@ -22,7 +22,7 @@ from lenet.jobs.pipeline import teach_and_save, train_and_save
 from lenet.jobs.runs import Metric, RunStore, Status, this_host
 from lenet.jobs.supervisor import log_tail
 from lenet.nets.devices import describe_device
-from lenet.nets.training import TrainConfig, fit_size, steps_per_epoch
+from lenet.nets.training import TrainConfig, steps_per_epoch
 from lenet.people.collection import Collections, folder_name
 from lenet.people.teach import TeachConfig, TeachRefused, check_teachable, phases_of_held_out
 
@@ -42,12 +42,18 @@ class ProgressReporter(keras.callbacks.Callback):
         self.last_write = 0.0
         self.window_start, self.window_steps = time.perf_counter(), 0
         self.last_step = 0
+        self.steps_per_epoch = (self.params or {}).get("steps") or self.steps_per_epoch
+        self.started = False
+        self.store.update(self.run_id, steps_per_epoch=self.steps_per_epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         self.last_step = 0
 
     def on_train_batch_end(self, batch, logs=None):
+        if not self.started:  # the first steps ran: compiling is over
+            self.started = True
+            self.store.update(self.run_id, phase="training", phase_progress=None)
         step = batch + 1
         self.window_steps += step - self.last_step
         self.last_step = step
@@ -108,13 +114,14 @@ def run_job(settings, run_id):
         host=this_host(),
         device=describe_device(),
     )
+    phase = lambda name, fraction=None, **facts: store.update(run_id, phase=name, phase_progress=fraction, **facts)
     annotate = lambda metadata: {
         "run_id": run.id,
         "partial": store.stop_requested(run.id),
         "stopped_early": store.stop_requested(run.id) or metadata.get("stopped_early", False),
     }
     body = teach_collection if run.kind == "teach" else train_network
-    metadata = body(settings, store, run, annotate)
+    metadata = body(settings, store, run, annotate, phase)
     finish(settings, store, run, metadata)
     return run_id
 
@@ -139,20 +146,18 @@ def finish(settings, store, run, metadata):
     )
 
 
-def train_network(settings, store, run, annotate):
+def train_network(settings, store, run, annotate, phase):
     """A training run: its model saved as version ARCH-runN; returns the model card."""
     config = TrainConfig.from_dict(run.config)
-    total = MNIST_TRAIN_IMAGES
-    steps = steps_per_epoch(config, total)
-    store.update(run.id, epochs=config.epochs, steps_per_epoch=steps, train_images=fit_size(config, total))
-    reporter = ProgressReporter(store, run.id, steps, config.batch_size, config.epochs)
+    store.update(run.id, epochs=config.epochs, steps_per_epoch=steps_per_epoch(config, MNIST_TRAIN_IMAGES))
+    reporter = ProgressReporter(store, run.id, None, config.batch_size, config.epochs)
     output = settings.trained_dir / f"{config.architecture}-run{run.id}.keras"
-    result, metadata = train_and_save(settings, config, output, callbacks=[reporter], annotate=annotate)
+    result, metadata = train_and_save(settings, config, output, callbacks=[reporter], annotate=annotate, phase=phase)
     store.update(run.id, recipe=result.recipe)
     return metadata
 
 
-def teach_collection(settings, store, run, annotate):
+def teach_collection(settings, store, run, annotate, phase):
     """A teaching run: the chosen model fine-tuned on a collection; returns the model card."""
     config = TeachConfig.from_dict(run.config)
     catalog = Catalog(settings)
@@ -171,6 +176,7 @@ def teach_collection(settings, store, run, annotate):
     )
     reporter = ProgressReporter(store, run.id, config.steps, config.batch_size, phases)
     output = settings.trained_dir / f"{base.name.split('-')[0]}-{folder_name(config.collection)}-run{run.id}.keras"
+    phase("loading MNIST to replay beside your digits")
     _, metadata = teach_and_save(
         settings,
         base.path,

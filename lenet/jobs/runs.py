@@ -61,6 +61,8 @@ class Run:
     log_tail: str | None = None
     error: str | None = None  # one line, no paths: what anyone may read
     outcome: str | None = None  # what became of the model (activated, or kept and why)
+    phase: str | None = None  # what the job is doing now: "loading MNIST", "compiling the network", "training"...
+    phase_progress: float | None = None  # how far into that phase, 0-1, where the job can tell
 
     @property
     def silent_for(self):
@@ -93,14 +95,15 @@ class RunsUnavailable(Refused):
 RUN_COLUMNS = [field.name for field in dataclasses.fields(Run)]
 METRIC_COLUMNS = [field.name for field in dataclasses.fields(Metric)]
 
-# The schema, written out; `Run` and `Metric` are its rows (a test checks they agree). Version 1.
+# The schema, written out; `Run` and `Metric` are its rows (a test checks they agree). Version 2
+# added the runs' phase columns.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL, kind TEXT NOT NULL, config TEXT NOT NULL,
     activate_when_done INTEGER NOT NULL, created REAL NOT NULL, started REAL, finished REAL, heartbeat REAL,
     pid INTEGER, host TEXT, device TEXT, recipe TEXT, epochs INTEGER, steps_per_epoch INTEGER, train_images INTEGER,
     stop_requested INTEGER NOT NULL, test_accuracy REAL, test_loss REAL, model_name TEXT, log_path TEXT,
-    log_tail TEXT, error TEXT, outcome TEXT
+    log_tail TEXT, error TEXT, outcome TEXT, phase TEXT, phase_progress REAL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     kind TEXT NOT NULL, logged REAL NOT NULL, epoch INTEGER NOT NULL, step INTEGER NOT NULL, progress REAL NOT NULL,
@@ -108,7 +111,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, PRIMARY KEY (run_id, seq)
 );
 """
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _migrate(db):

@@ -103,6 +103,12 @@ class Collection:
         ]
         return sorted(kept, key=lambda k: k.id)
 
+    def version(self):
+        """Changes whenever a digit is kept or deleted (the label folders' modification times): a cache key."""
+        return tuple(
+            (self.folder / label).stat().st_mtime_ns if (self.folder / label).is_dir() else 0 for label in CLASS_NAMES
+        )
+
     def counts(self):
         counts = dict.fromkeys(range(len(CLASS_NAMES)), 0)
         for kept in self.digits():
