@@ -1,10 +1,71 @@
-"""About: what LeNet-5 is, the active model's card, and where the data comes from."""
+"""About: what LeNet-5 is, the model card of the model in use (how it reads MNIST and people it
+never saw), and where the data comes from."""
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app_pages import serving
+from lenet.datasets.handwriting import SOURCES
 from lenet.nets.architectures import ARCHITECTURES
+
+HELD_OUT_NAMES = {
+    "mnist": "MNIST test set (10,000 digits)",
+    "unipen": "UNIPEN pen digits, held-out writers",
+    "unipen sketched": "the same, as 8-point sketches",
+    "uji": "UJI Spanish writers, held out",
+    "uji sketched": "the same, as 8-point sketches",
+    "numberpad": "NumberPad (one touch-screen writer, never trained on)",
+    "numberpad sketched": "the same, as 8-point sketches",
+    "usps": "USPS scanned zip codes, held-out blocks",
+    "optdigits": "optdigits scans, 30 writers never trained on",
+}
+
+
+def card_rows(info):
+    meta = info.metadata
+    architecture = meta.get("architecture")
+    number = lambda key, form: format(meta[key], form) if isinstance(meta.get(key), (int, float)) else "—"
+    return {
+        "name": info.name,
+        "architecture": f"{architecture}: {ARCHITECTURES[architecture].description}"
+        if architecture in ARCHITECTURES
+        else architecture or "—",
+        "kind": "shipped with the app" if info.shipped else "trained here",
+        "parameters": number("num_params", ","),
+        "MNIST test accuracy": number("test_accuracy", ".2%"),
+        "epochs": meta.get("epochs_run") or "—",
+        "training time": f"{meta['train_seconds']:.0f} s" if meta.get("train_seconds") else "—",
+        "trained on": meta.get("device") or "—",
+        "precision": meta.get("precision") or "—",
+        "created": meta.get("created") or "—",
+        "libraries": ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items()) or "—",
+    }
+
+
+def held_out_table(held_out):
+    rows = []
+    for name, row in held_out.items():
+        worst = min(range(10), key=lambda d: row["per_class"][d])
+        rows.append(
+            {
+                "set": HELD_OUT_NAMES.get(name, name),
+                "digits": row["digits"],
+                "reads right": row["accuracy"],
+                "its hardest digit": f"{worst}: {row['per_class'][worst]:.1%}",
+                "called 'not a digit'": row["not_a_digit"],
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "reads right": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+            "called 'not a digit'": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+
 
 st.title("About LeNet Studio")
 st.markdown(
@@ -12,12 +73,13 @@ st.markdown(
 **LeNet-5** is the convolutional network Yann LeCun, Léon Bottou, Yoshua Bengio and Patrick Haffner
 described in 1998 to read handwritten digits on bank cheques. It looks at a 32x32 picture through
 two rounds of *convolution* (small learned filters that respond to strokes, corners and curves) and
-*pooling* (keeping the strongest response in each 2x2 patch), then three fully connected layers
-decide which of the ten digits it is. With about 60,000 parameters it reads the MNIST test set
-with over 99% accuracy, and it is the ancestor of the networks that read images today.
+*subsampling*, then fully connected layers decide which of the ten digits it is. With about 60,000
+parameters it read MNIST's test set with 0.95% error, and it is the ancestor of the networks that
+read images today. The networks here are LeNet-5 and its descendants (ReLU, max-pooling, batch
+normalisation); the model card below is for the one this page reads with.
 
-Here you can draw digits and watch it read them, see what each layer responds to, retrain it,
-and study the digits it gets wrong.
+Here you can draw digits and watch it read them, see what each layer responds to, teach it your
+hand, retrain it, and study the digits it gets wrong.
 """
 )
 
@@ -27,31 +89,30 @@ if info is None:
     st.error("No model files found in models/.")
 else:
     meta = info.metadata
-    architecture = meta.get("architecture")
-    card = {
-        "name": info.name,
-        "architecture": f"{architecture} — {ARCHITECTURES[architecture].description}"
-        if architecture in ARCHITECTURES
-        else architecture,
-        "kind": "shipped with the app" if info.shipped else "trained here",
-        "parameters": f"{meta['num_params']:,}" if meta.get("num_params") else None,
-        "test accuracy": f"{meta['test_accuracy']:.2%}"
-        if isinstance(meta.get("test_accuracy"), (int, float))
-        else None,
-        "test loss": f"{meta['test_loss']:.4f}" if isinstance(meta.get("test_loss"), (int, float)) else None,
-        "epochs": meta.get("epochs_run"),
-        "training time": f"{meta['train_seconds']:.0f} s" if meta.get("train_seconds") else None,
-        "trained on": meta.get("device"),
-        "precision": meta.get("precision"),
-        "created": meta.get("created"),
-        "libraries": ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items()),
-    }
-    st.table(pd.DataFrame({"": [str(v) if v is not None else "—" for v in card.values()]}, index=list(card)))
+    st.markdown("\n".join(["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in card_rows(info).items())]))
+    if meta.get("held_out"):
+        st.markdown(
+            "**How it reads people it never saw.** Every set's writers here were held out of its training: "
+            "the figures are about strangers' handwriting, drawn on the canvas as a person would (pen sets) "
+            "or uploaded as scans."
+        )
+        held_out_table(meta["held_out"])
     history = meta.get("history") or []
     if history:
-        st.caption("Training history (per epoch)")
-        frame = pd.DataFrame(history).set_index("epoch")
-        st.line_chart(frame[[c for c in frame.columns if "accuracy" in c]], height=200)
+        frame = pd.DataFrame(history).rename(columns={"accuracy": "training images", "val_accuracy": "validation"})
+        measured = [c for c in ("training images", "validation") if c in frame]
+        frame = frame.melt("epoch", measured, var_name="measured on", value_name="accuracy")
+        st.altair_chart(
+            alt.Chart(frame, title="Training history")
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+                y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
+                color=alt.Color("measured on:N", legend=alt.Legend(orient="bottom")),
+            )
+            .properties(height=220),
+            width="stretch",
+        )
     if meta.get("config"):
         with st.expander("Training configuration"):
             st.json(meta["config"])
@@ -66,5 +127,9 @@ picture. The app prepares your drawings and photos the same way before reading t
 model sees* on the Draw page). MNIST is available under the Creative Commons Attribution-Share Alike
 3.0 licence; the app finds it through `MNIST_DIR`, the Keras cache, or a Keras download, and checks it
 against the SHA-256 sums of the original files.
+
+The shipped models also learned from **real people's handwriting**, whose writers are split so that
+the ones they are judged on were never trained on:
 """
 )
+st.markdown("\n".join(f"- **{source.what}**. {source.credit}." for source in SOURCES.values()))

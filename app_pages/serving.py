@@ -89,5 +89,9 @@ def model_sidebar():
         info, _, problem = serving()
         if info is not None:
             score = f"test accuracy {info.test_accuracy:.2%}" if info.test_accuracy is not None else "not scored"
-            st.caption(f"**{info.name}** · {info.metadata.get('architecture') or 'unknown architecture'} · {score}")
+            architecture = info.metadata.get("architecture") or "unknown architecture"
+            named = (
+                info.name if architecture == info.name else f"{info.name} · {architecture}"
+            )  # not "lenet_bn · lenet_bn"
+            st.caption(f"**{named}** · {score}")
         model_problem(problem, info)

@@ -117,6 +117,7 @@ class Settings:
     default_model: str = "lenet_bn"  # the shipped model served until another is activated
     mnist_dir: Path | None = None  # a folder holding MNIST, looked at before the Keras cache
     handwriting_dir: Path | None = None  # the real writers' sets (lenet.datasets.handwriting)
+    derived_dir: Path | None = None  # derived arrays and compiled programs (default: DATA_DIR/cache)
     runs_db: Path | None = None  # the runs database (default: DATA_DIR/runs.sqlite)
     runs_journal: str = "wal"  # 'delete' where the database sits on a network filesystem
     training: str = "on"  # on | queue | off
@@ -140,6 +141,7 @@ class Settings:
             data_dir=path("LENET_DATA_DIR") or cls.data_dir,
             mnist_dir=path("MNIST_DIR"),
             handwriting_dir=path("HANDWRITING_DIR"),
+            derived_dir=path("LENET_CACHE_DIR"),
             runs_db=path("LENET_RUNS_DB"),
             runs_journal="delete" if env.get("LENET_RUNS_JOURNAL", "").strip().lower() == "delete" else "wal",
             training=parse_training_mode(env.get("LENET_TRAINING") or secrets.get("training")),
@@ -155,6 +157,7 @@ class Settings:
             "LENET_DATA_DIR": self.data_dir,
             "MNIST_DIR": self.mnist_dir,
             "HANDWRITING_DIR": self.handwriting_dir,
+            "LENET_CACHE_DIR": self.derived_dir,
             "LENET_RUNS_DB": self.runs_db,
             "LENET_RUNS_JOURNAL": self.runs_journal,
             "LENET_TRAINING": self.training,
@@ -167,5 +170,5 @@ class Settings:
     active_file = property(lambda self: self.data_dir / "active.json", doc="names the model served to everyone")
     runs_path = property(lambda self: self.runs_db or self.data_dir / "runs.sqlite", doc="the runs database")
     logs_dir = property(lambda self: self.data_dir / "runs", doc="one log per training job")
-    cache_dir = property(lambda self: self.data_dir / "cache", doc="derived files, safe to delete")
+    cache_dir = property(lambda self: self.derived_dir or self.data_dir / "cache", doc="derived files, safe to delete")
     collections_dir = property(lambda self: self.data_dir / "collections", doc="people's kept digits, by collection")

@@ -42,10 +42,25 @@ def handwriting_dir():
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def derived_dir(tmp_path_factory):
+    """One cache of derived arrays for the whole test session, for every app and job the tests
+    start: the real writers' held-out digits are prepared once (a minute), not by every job."""
+    folder = tmp_path_factory.mktemp("derived")
+    previous = os.environ.get("LENET_CACHE_DIR")
+    os.environ["LENET_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("LENET_CACHE_DIR", None)
+    else:
+        os.environ["LENET_CACHE_DIR"] = previous
+
+
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
-    """This test's installation: a fresh data folder, training on, no password. The environment
-    says the same, for the app under AppTest and for the job processes it starts."""
+    """This test's installation: a fresh data folder (derived arrays shared by the session),
+    training on, no password. The environment says the same, for the app under AppTest and for
+    the job processes it starts."""
     monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path / "data"))
     for name in ("LENET_TRAINING", "LENET_TRAINING_PASSWORD", "LENET_RUNS_DB", "LENET_KEEP_VERSIONS"):
         monkeypatch.delenv(name, raising=False)

@@ -49,7 +49,8 @@ def test_a_run_streams_progress_saves_a_version_and_never_serves_a_worse_model(s
     run_id = supervisor.start_training(settings, TINY, activate_when_done=True)
     with pytest.raises(RunInProgress):
         supervisor.start_training(settings, TINY)
-    run = wait_for(lambda: finished(store, run_id), what="the run to end")
+    # The first job of a session also prepares the held-out writers' digits it is scored on (once).
+    run = wait_for(lambda: finished(store, run_id), timeout=600, what="the run to end")
     assert run.status == Status.FINISHED, run.log_tail
     metrics = store.metrics(run_id)
     assert any(m.kind == "epoch" and m.val_accuracy is not None for m in metrics)

@@ -6,7 +6,7 @@ digit's nearest kept digits vote, and their vote is blended with the network's o
 how close they are: a digit like one you corrected is read as you said, a digit like none of
 yours is read by the network alone. As Teachable Machine learns from a few examples (nearest
 neighbours on a pretrained embedding), no job and no training run: a kept digit changes the
-very next reading. Its two constants were chosen on the UNIPEN validation writers, never on
+very next reading. Its two constants were chosen on the validation writers (UNIPEN, UJI), never on
 the writers the figures are measured on (see `benchmarks/writers.py`).
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 
 from lenet.config import NUM_CLASSES
 
-NEIGHBOURS = 5  # kept digits that vote
-CLOSENESS = 0.05  # how fast a neighbour's say falls as the cosine similarity falls from 1
+NEIGHBOURS = 3  # kept digits that vote
+CLOSENESS = 0.3  # how fast a neighbour's say falls as the cosine similarity falls from 1
 
 
 @dataclasses.dataclass(frozen=True)
