@@ -92,6 +92,15 @@ class Transform:
     identity: float  # the amount that leaves the digit as it is
     amounts: tuple  # the sweep's default amounts
     apply: object  # (image, amount) -> image
+    unit: str = ""  # how an amount is written: " px", "°", "×" (a factor), "%" (a fraction)
+
+    def show(self, amount):
+        """An amount as a person reads it: '+3 px', '-30°', '×0.8', '12%'."""
+        if self.unit == "%":
+            return f"{amount:.0%}"
+        if self.unit == "×":
+            return f"×{amount:g}"
+        return (f"{amount:+g}" if amount else "0").replace("-", "−") + self.unit
 
 
 def _steps(low, high, step):
@@ -101,17 +110,18 @@ def _steps(low, high, step):
 TRANSFORMS = {
     t.name: t
     for t in (
-        Transform("shift x", "shift right (pixels)", 0.0, _steps(-10, 10, 1), lambda im, a: shift(im, a, 0)),
-        Transform("shift y", "shift down (pixels)", 0.0, _steps(-10, 10, 1), lambda im, a: shift(im, 0, a)),
-        Transform("scale", "scale (factor)", 1.0, _steps(0.4, 1.6, 0.05), scale),
-        Transform("rotation", "rotation (degrees, counter-clockwise)", 0.0, _steps(-90, 90, 7.5), rotate),
-        Transform("squeeze", "width (factor, height kept)", 1.0, _steps(0.3, 1.7, 0.05), squeeze),
+        Transform("shift x", "shift right (pixels)", 0.0, _steps(-10, 10, 1), lambda im, a: shift(im, a, 0), " px"),
+        Transform("shift y", "shift down (pixels)", 0.0, _steps(-10, 10, 1), lambda im, a: shift(im, 0, a), " px"),
+        Transform("scale", "scale (factor)", 1.0, _steps(0.4, 1.6, 0.05), scale, "×"),
+        Transform("rotation", "rotation (degrees, counter-clockwise)", 0.0, _steps(-90, 90, 7.5), rotate, "°"),
+        Transform("squeeze", "width (factor, height kept)", 1.0, _steps(0.3, 1.7, 0.05), squeeze, "×"),
         Transform(
             "thickness",
             "stroke thickness (pixels added per side)",
             0.0,
             (-1.5, -1.0, 0.0, 1.0, 1.5, 2.0, 2.5, 3.0),  # a disk of radius 0.5 is one pixel: no change
             thicken,
+            " px",
         ),
         Transform(
             "noise",
@@ -119,6 +129,7 @@ TRANSFORMS = {
             0.0,
             _steps(0, 0.2, 0.01),
             lambda im, a: salt_and_pepper(im, a, np.random.default_rng(NOISE_SEED)),
+            "%",
         ),
     )
 }

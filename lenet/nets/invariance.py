@@ -48,6 +48,22 @@ class Sweep:
             stop += 1
         return float(self.amounts[start]), float(self.amounts[stop])
 
+    def summary(self):
+        """One line: over which amounts the answer holds, and what it becomes just beyond."""
+        chosen = transforms.transform(self.transform)
+        low, high = self.holds()
+        if (low, high) == (self.amounts[0], self.amounts[-1]):
+            return f"{self.model} reads {self.answer} over the whole sweep ({chosen.show(low)} to {chosen.show(high)})."
+        start, stop = int(np.flatnonzero(self.amounts == low)[0]), int(np.flatnonzero(self.amounts == high)[0])
+        beyond = [
+            f"{self.answers[i]} at {chosen.show(self.amounts[i])}" for i in (start - 1, stop + 1) if 0 <= i < len(self)
+        ]
+        held = f"{self.model} reads {self.answer} from {chosen.show(low)} to {chosen.show(high)}"
+        return f"{held}; beyond: {', '.join(beyond)}."
+
+    def __len__(self):
+        return len(self.amounts)
+
     def rows(self):
         """One plain record per point (amount, digit read, its probability, model), for a chart."""
         return [
