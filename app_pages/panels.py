@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_pages import serving, state
 from app_pages.uploads import STEP_SIZE
-from lenet.config import CLASS_NAMES
+from lenet.config import CLASS_NAMES, NOT_A_DIGIT_BELOW
 from lenet.errors import Refused
 from lenet.images import pictures, transforms
 from lenet.nets import explain, invariance
@@ -240,7 +240,13 @@ def sweep_chart(sweeps):
         .encode(x=x, y=y, text="digit:N", color=alt.Color("digit:N", scale=digits, legend=None))
     )
     unchanged = alt.Chart(pd.DataFrame({"amount": [chosen.identity]})).mark_rule(color="#cccccc").encode(x="amount:Q")
-    return (unchanged + line + points + labels).properties(height=260)
+    # Under this line the page answers "Not a digit": no digit stands out.
+    not_a_digit = (
+        alt.Chart(pd.DataFrame({"probability": [NOT_A_DIGIT_BELOW], "note": ["below: not a digit"]}))
+        .mark_rule(color="#e8a0a0", strokeDash=[4, 3])
+        .encode(y="probability:Q", tooltip=["note"])
+    )
+    return (unchanged + not_a_digit + line + points + labels).properties(height=260)
 
 
 def sweep_strip(sweep, columns):

@@ -28,7 +28,7 @@ def chart_data(app):
     frames = [dataframe_util.convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets]
     points = next(f for f in frames if "model" in f.columns)
     spec = json.loads(chart.proto.spec)
-    titles = {layer["encoding"]["x"].get("title") for layer in spec["layer"]}
+    titles = {layer["encoding"]["x"].get("title") for layer in spec["layer"] if "x" in layer["encoding"]}
     return points.to_dict("records"), titles
 
 
