@@ -24,11 +24,11 @@ needs_tensorflow = pytest.mark.skipif(
 
 def installed(name):
     """Skip (fail in CI) when a format's optional packages are missing."""
-    for module, package in export.FORMATS[name].needs:
+    for module in export.FORMATS[name].needs:
         try:
             importlib.import_module(module)
         except ImportError:
-            skip_or_fail(f"{package} is not installed (pip install -r requirements-export.txt)")
+            skip_or_fail(f"{module} is not installed (pip install -r requirements-export.txt)")
 
 
 def without(monkeypatch, *missing):

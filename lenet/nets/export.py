@@ -36,20 +36,15 @@ class Format:
     name: str
     label: str
     suffix: str  # of the file (a SavedModel is a folder, shipped as a zip of it)
-    needs: tuple  # (module, pip package) pairs, to export and to read the result back
+    needs: tuple  # modules to export and to read the result back (each one's pip name too)
 
 
 FORMATS = {
     f.name: f
     for f in (
-        Format(
-            "onnx",
-            "ONNX",
-            ".onnx",
-            (("tensorflow", "tensorflow"), ("tf2onnx", "tf2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime")),
-        ),
-        Format("tflite", "TFLite", ".tflite", (("tensorflow", "tensorflow"),)),
-        Format("saved_model", "SavedModel", ".zip", (("tensorflow", "tensorflow"),)),
+        Format("onnx", "ONNX", ".onnx", ("tensorflow", "tf2onnx", "onnx", "onnxruntime")),
+        Format("tflite", "TFLite", ".tflite", ("tensorflow",)),
+        Format("saved_model", "SavedModel", ".zip", ("tensorflow",)),
     )
 }
 
@@ -70,7 +65,7 @@ def require(name):
             f"Exporting runs under Keras's TensorFlow backend and this process runs {backend}: "
             "run it with KERAS_BACKEND=tensorflow."
         )
-    missing = [package for module, package in chosen.needs if not _importable(module)]
+    missing = [module for module in chosen.needs if not _importable(module)]
     if missing:
         what = (
             f"the {missing[0]} package, which is not" if len(missing) == 1 else f"{', '.join(missing)}, which are not"
