@@ -219,7 +219,7 @@ def sweep_chart(sweeps):
     chosen = transforms.transform(sweeps[0].transform)
     digits = alt.Scale(domain=list(CLASS_NAMES), scheme="tableau10")
     several = len(sweeps) > 1
-    x = alt.X("amount:Q", title=chosen.label)
+    x = alt.X("amount:Q", title=chosen.label, scale=alt.Scale(zero=False, nice=False))
     y = alt.Y("probability:Q", title="probability of the digit read", scale=alt.Scale(domain=[0, 1.08]))
     models = alt.StrokeDash("model:N", title="model", legend=alt.Legend() if several else None)
     line = alt.Chart(data).mark_line(color="#d0d0d0").encode(x=x, y=y, strokeDash=models, detail="model:N")
@@ -239,11 +239,11 @@ def sweep_chart(sweeps):
         .mark_text(dy=-10, fontSize=11, fontWeight="bold")
         .encode(x=x, y=y, text="digit:N", color=alt.Color("digit:N", scale=digits, legend=None))
     )
-    unchanged = alt.Chart(pd.DataFrame({"amount": [chosen.identity]})).mark_rule(color="#cccccc").encode(x="amount:Q")
+    unchanged = alt.Chart(pd.DataFrame({"amount": [chosen.identity]})).mark_rule(color="#cccccc").encode(x=x)
     # Under this line the page answers "Not a digit": no digit stands out.
     not_a_digit = (
         alt.Chart(pd.DataFrame({"probability": [NOT_A_DIGIT_BELOW], "note": ["below: not a digit"]}))
-        .mark_rule(color="#e8a0a0", strokeDash=[4, 3])
+        .mark_rule(color="#8a8a8a", strokeDash=[4, 3], strokeWidth=1)
         .encode(y="probability:Q", tooltip=["note"])
     )
     return (unchanged + not_a_digit + line + points + labels).properties(height=260)
