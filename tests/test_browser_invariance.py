@@ -71,8 +71,12 @@ def test_a_drawing_swept_and_compared_in_the_browser(settings):
         for name, text in (("scale", "×"), ("shift x", "px"), ("noise", "%"), ("squeeze", "×"), ("thickness", "px")):
             timings[name] = shown_after(page, page.get_by_role("radio", name=name, exact=True).click, text)
         page.get_by_role("combobox", name="Compare with").click()
+        # The first comparison loads lenet5 (once per server); then a sweep of both models.
         timings["compare with lenet5"] = shown_after(
             page, page.get_by_role("option", name="lenet5").click, "lenet5 reads"
+        )
+        timings["both models, rotation"] = shown_after(
+            page, page.get_by_role("radio", name="rotation", exact=True).click, "°"
         )
         shown, answered = zip(*timings.values())
         print(
