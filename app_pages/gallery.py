@@ -70,7 +70,13 @@ def closer_look(x_test, predictions, index, predictor):
         )
     with chart:
         panels.probability_chart(probabilities)
-    panels.network_panel(predictor, x_test[index].astype(np.float32), digit, probabilities[digit])
+    image = x_test[index].astype(np.float32)
+    network, invariance = st.tabs(["Inside the network", "Invariance"], key="g_look_tabs", on_change="rerun")
+    with network:
+        panels.network_panel(predictor, image, digit, probabilities[digit])
+    if invariance.open:
+        with invariance:
+            panels.invariance_panel(predictor, image, key="g_look", columns=13)
 
 
 # ---------------------------------------------------------------------------- tabs

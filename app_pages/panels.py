@@ -1,18 +1,21 @@
 """What the pages show about a reading: the answer, the probabilities, the preparation steps,
-inside the network, and the controls that keep a digit. Also how refusals are shown."""
+inside the network, how the answer holds as the digit is transformed, and the controls that
+keep a digit. Also how refusals are shown."""
 
 import contextlib
 import hashlib
 import logging
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import state
+from app_pages import serving, state
 from app_pages.uploads import STEP_SIZE
-from lenet.config import CLASS_NAMES
+from lenet.config import CLASS_NAMES, NOT_A_DIGIT_BELOW
 from lenet.errors import Refused
-from lenet.nets import explain
+from lenet.images import pictures, transforms
+from lenet.nets import explain, invariance
 from lenet.people.collection import DEFAULT_NAME, CollectionRefused, Collections, check_name
 from lenet.people.memory import Memory
 
@@ -176,8 +179,87 @@ def network_panel(model_predictor, image, digit, probability=None):
         )
 
 
+DEFAULT_TRANSFORM = "rotation"
+NO_COMPARISON = ""
+
+
+# A fragment of its own: choosing another transformation or model reruns the sweep alone, not
+# the saliency and feature maps of the panel around it.
+@st.fragment
+def invariance_panel(model_predictor, image, key, columns=6):
+    """LeNet's invariance demos for the 28x28 model input `image`: one transformation swept at a
+    time, the answer and its probability along the sweep as a chart (two models' curves when
+    comparing), and the transformed inputs as a strip of `columns` thumbnails a row."""
+    name = st.segmented_control(
+        "Transformation", list(transforms.TRANSFORMS), default=DEFAULT_TRANSFORM, key=f"{key}_inv_transform"
+    )
+    others = [m for m in serving.catalog().models() if m.name != model_predictor.name]
+    other = st.columns([1, 1])[0].selectbox(
+        "Compare with",
+        [NO_COMPARISON, *(m.name for m in others)],
+        key=f"{key}_inv_compare",
+        format_func=lambda n: n or "no other model",
+        help="Put another catalogued model's curve on the same chart.",
+    )
+    with refusals_shown():
+        sweeps = [invariance.explore(model_predictor, image, name or DEFAULT_TRANSFORM)]
+        if other:
+            info = next(m for m in others if m.name == other)
+            other_predictor = serving.load_predictor(str(info.path), info.version, info.name)
+            sweeps.append(invariance.explore(other_predictor, image, sweeps[0].transform))
+        st.altair_chart(sweep_chart(sweeps), width="stretch", key=f"{key}_inv_chart")
+        st.caption(" ".join(s.summary() for s in sweeps))
+        sweep_strip(sweeps[0], columns)
+
+
+def sweep_chart(sweeps):
+    """The probability of the digit read at each amount, each point coloured and labelled by
+    that digit; one line per model (dashed for the second)."""
+    data = pd.DataFrame([row for sweep in sweeps for row in sweep.rows()])
+    chosen = transforms.transform(sweeps[0].transform)
+    digits = alt.Scale(domain=list(CLASS_NAMES), scheme="tableau10")
+    several = len(sweeps) > 1
+    x = alt.X("amount:Q", title=chosen.label, scale=alt.Scale(zero=False, nice=False))
+    y = alt.Y("probability:Q", title="probability of the digit read", scale=alt.Scale(domain=[0, 1.08]))
+    models = alt.StrokeDash("model:N", title="model", legend=alt.Legend() if several else None)
+    line = alt.Chart(data).mark_line(color="#d0d0d0").encode(x=x, y=y, strokeDash=models, detail="model:N")
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=60)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("digit:N", scale=digits, title="digit read"),
+            shape=alt.Shape("model:N", legend=None),
+            tooltip=["model", "amount", "digit", alt.Tooltip("probability:Q", format=".1%")],
+        )
+    )
+    labels = (
+        alt.Chart(data)
+        .mark_text(dy=-10, fontSize=11, fontWeight="bold")
+        .encode(x=x, y=y, text="digit:N", color=alt.Color("digit:N", scale=digits, legend=None))
+    )
+    unchanged = alt.Chart(pd.DataFrame({"amount": [chosen.identity]})).mark_rule(color="#cccccc").encode(x=x)
+    # Under this line the page answers "Not a digit": no digit stands out.
+    not_a_digit = (
+        alt.Chart(pd.DataFrame({"probability": [NOT_A_DIGIT_BELOW], "note": ["below: not a digit"]}))
+        .mark_rule(color="#8a8a8a", strokeDash=[4, 3], strokeWidth=1)
+        .encode(y="probability:Q", tooltip=["note"])
+    )
+    return (unchanged + not_a_digit + line + points + labels).properties(height=260)
+
+
+def sweep_strip(sweep, columns):
+    """The transformed inputs the model read, in one picture: each with its amount and answer,
+    framed green where the answer is the untransformed digit's, red where it changed."""
+    # Plain numbers: the picture's font lacks the minus sign and the degree; the chart has the units.
+    captions = [f"{a:g}: {d}" for a, d in zip(sweep.amounts, sweep.answers)]
+    sheet = pictures.contact_sheet(sweep.images, captions, sweep.answers == sweep.answer, columns=columns)
+    st.image(sheet, width="content", caption=f"What {sweep.model} read at each amount ({sweep.transform}).")
+
+
 def result_panel(model_predictor, reading, key):
-    """Everything about one digit of a reading: probabilities, steps, inside the network."""
+    """Everything about one digit of a reading: probabilities, steps, inside the network, invariance."""
     digits = reading.digits
     index = 0
     if len(digits) > 1:
@@ -190,10 +272,18 @@ def result_panel(model_predictor, reading, key):
         )
     digit = digits[index]
     keep_controls(digit, key)
-    tab_probabilities, tab_steps, tab_network = st.tabs(["Probabilities", "What the model sees", "Inside the network"])
+    # Tabs that know which one is open, so the invariance sweep runs only while it is looked at.
+    tab_probabilities, tab_steps, tab_network, tab_invariance = st.tabs(
+        ["Probabilities", "What the model sees", "Inside the network", "Invariance"],
+        key=f"{key}_tabs",
+        on_change="rerun",
+    )
     with tab_probabilities:
         probability_chart(digit.probabilities)
     with tab_steps:
         steps_strip(reading.steps + digit.steps)
     with tab_network:
         network_panel(model_predictor, digit.input, digit.value, digit.probabilities[digit.value])
+    if tab_invariance.open:
+        with tab_invariance:
+            invariance_panel(model_predictor, digit.input, key)

@@ -3,11 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import access, forms, preconditions, runview, serving, state
+from app_pages import access, forms, panels, preconditions, runview, serving, state
 from app_pages.runview import store
 from lenet.errors import Refused
-from lenet.jobs import supervisor
+from lenet.jobs import exports, supervisor
 from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
+from lenet.nets.export import FORMATS
 from lenet.nets.training import TrainConfig, quick_demo_config
 
 # ---------------------------------------------------------------------------- sidebar
@@ -196,6 +197,36 @@ def run_actions(run):
             return
         store().delete_run(run.id)
         st.rerun()
+    export_controls(info)
+
+
+def export_controls(info):
+    """Take it with you: the model version as ONNX, TFLite or a SavedModel, made only when asked
+    (once per version: then from the cache), with what the exported file reads MNIST at."""
+    choice, action = st.columns([1, 2], vertical_alignment="bottom")
+    name = choice.selectbox(
+        "Export as", list(FORMATS), format_func=lambda n: FORMATS[n].label, key="export_format", width="stretch"
+    )
+    done = None
+    with action, panels.refusals_shown():
+        done = exports.cached_export(state.settings(), info.name, name)
+        if done is None and st.button(
+            f"Export to {FORMATS[name].label}",
+            key="export",
+            help="Converts the model and reads the 10,000 MNIST test images with the exported file.",
+        ):
+            with st.spinner(f"Exporting {info.name} and reading the MNIST test set with the file..."):
+                done = exports.export_version(state.settings(), info.name, name)
+        if done is not None:
+            st.download_button(
+                f"Download {done.file_name}",
+                data=done.path.read_bytes(),
+                file_name=done.file_name,
+                mime="application/octet-stream",
+                key="download_export",
+            )
+    if done is not None:
+        st.caption(done.line() + ".")
 
 
 # ---------------------------------------------------------------------------- page

@@ -15,6 +15,7 @@ from PIL import Image
 
 from benchmarks.samples import canvas_drawing, dots_png, just_under_the_pixel_cap, phone_photo
 from lenet.config import PROJECT_ROOT
+from lenet.images import transforms
 from lenet.images.files import ImageRefused, open_image
 from lenet.images.preprocess import prepare_digits
 from lenet.images.reading import read
@@ -22,6 +23,7 @@ from lenet.jobs import supervisor
 from lenet.jobs.runs import RunStore
 from lenet.nets import gallery
 from lenet.nets.inference import Predictor
+from lenet.nets.invariance import explore
 from lenet.nets.modelio import load_model
 from lenet.nets.training import TrainConfig
 
@@ -66,6 +68,20 @@ def measure_preprocessing(canvas_repeats=200, photo_repeats=7):
 def measure_test_set(predictor, x_test, repeats=3):
     predictor.predict(x_test[:1000])
     return {"test_set_predict_s": statistics.median(_times_ms(lambda: predictor.predict(x_test), repeats, 0)) / 1000}
+
+
+def measure_invariance(predictor, repeats=30):
+    """A drawing's invariance sweep, each transformation: the transformed inputs and one batched
+    model call (the Invariance tab's server work before the chart is drawn); median and the slowest."""
+    image = read(canvas_drawing(), predictor).digits[0].input
+    medians = {
+        name: statistics.median(_times_ms(lambda n=name: explore(predictor, image, n), repeats, warm_up=2))
+        for name in transforms.TRANSFORMS
+    }
+    return {
+        "invariance_sweep_ms_p50": statistics.median(medians.values()),
+        "invariance_sweep_ms_slowest": max(medians.values()),
+    }
 
 
 def measure_hostile_pictures(repeats=3):

@@ -94,6 +94,7 @@ def main():
         **serving.measure_latency(predictor, model),
         **serving.measure_preprocessing(),
         **serving.measure_test_set(predictor, x_test),
+        **serving.measure_invariance(predictor),
         **serving.measure_gallery_first_pass(model_path, x_test, y_test),
         **serving.measure_cold_start(),
         **serving.measure_hostile_pictures(),
@@ -154,6 +155,10 @@ def print_table(result):
             f"{result['preprocess_canvas_ms_p50']:.2f} / {result['preprocess_photo_ms_p50']:.0f} ms",
         ),
         ("10,000 test images", f"{result['test_set_predict_s']:.2f} s"),
+        (
+            "invariance sweep (inputs + one model call): median / slowest transformation",
+            f"{result['invariance_sweep_ms_p50']:.1f} / {result['invariance_sweep_ms_slowest']:.1f} ms",
+        ),
         ("Gallery's first pass (load, read 10,000, cache)", f"{result['gallery_first_pass_s']:.2f} s"),
         ("cold start to first answer", f"{result['cold_start_s']:.1f} s"),
         ("peak memory of a training run", f"{result['train_peak_rss_mb']:.0f} MB"),
