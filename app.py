@@ -1,9 +1,10 @@
 """LeNet Studio: `streamlit run app.py`. This file only routes; the pages live in app_pages/."""
 
+import sys
+
 import streamlit as st
 
 from app_pages.process import configure_process
-from app_pages.serving import model_sidebar
 
 configure_process()
 st.set_page_config(page_title="LeNet Studio", page_icon="✍️", layout="wide")
@@ -15,5 +16,17 @@ pages = [
     st.Page("app_pages/about.py", title="About", icon=":material/info:"),
 ]
 navigation = st.navigation(pages)
+# A cold server imports TensorFlow and loads the model first (seconds): the title, the pages and
+# what is happening are on screen before that, not a blank page.
+cold = "keras" not in sys.modules
+if cold:
+    waiting = st.empty()
+    with waiting.container():
+        st.title(navigation.title)
+        st.info("Loading the network (the first visit after the server starts takes a few seconds)...")
+from app_pages.serving import model_sidebar  # noqa: E402 (after the page has something to show)
+
 model_sidebar()
+if cold:
+    waiting.empty()
 navigation.run()

@@ -70,7 +70,14 @@ def grid(images, labels):
             f"**{digit}** · {len(mine)} kept" + (f" (the first {len(shown)} shown)" if len(mine) > len(shown) else "")
         )
         st.image(
-            contact_sheet([images[i] for i in shown], [f"#{i}" for i in shown], [True] * len(shown), columns=20),
+            contact_sheet(
+                [images[i] for i in shown],
+                [f"#{i}" for i in shown],
+                [True] * len(shown),
+                columns=12,
+                scale=3,
+                font_size=13,
+            ),
             width="content",
         )
 
@@ -126,7 +133,9 @@ def models_tab(images, labels):
             [images[i] for i in wrong],
             [f"{labels[i]}->{readings[name][i]}" for i in wrong],
             [False] * len(wrong),
-            columns=20,
+            columns=12,
+            scale=3,
+            font_size=13,
         ),
         width="content",
         caption="Under each: what it is -> what the model read.",

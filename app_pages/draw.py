@@ -1,6 +1,7 @@
 """Draw & Upload: draw digits or upload pictures of them and watch the network read them."""
 
 import base64
+import hashlib
 import io
 
 import pandas as pd
@@ -126,8 +127,12 @@ def single_upload(upload, info):
 
 
 def many_uploads(uploads, info):
-    rows = []
+    rows, seen = [], set()
     for upload in uploads:
+        content = hashlib.sha256(upload.getvalue()).hexdigest()
+        if content in seen:  # the same file uploaded again: read and listed once
+            continue
+        seen.add(content)
         shown, reading, refusal = read_uploaded(upload, info)
         found = reading is not None and reading.digits
         rows.append(

@@ -5,13 +5,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import panels, serving, state
+from app_pages import clickgrid, panels, serving, state
 from lenet.datasets.mnist import MnistCorrupt, MnistNotFound, keras_cache_dir, load_mnist
 from lenet.nets import gallery
 from lenet.nets.evaluation import confusion_matrix, error_at_threshold, error_reject_curve, precision_recall
 from lenet.nets.modelio import ModelFileError
 
 PER_PAGE = 50
+RIGHT, WRONG = "#2ea043", "#d73a49"
 ANY = "any"
 
 
@@ -117,9 +118,14 @@ def gallery_tab(x_test, predictions, predictor):
     pages = max(1, -(-len(indices) // PER_PAGE))
     page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="g_page") if pages > 1 else 1
     shown, _ = gallery.page_of(indices, page, PER_PAGE)
-    st.image(gallery.contact_sheet(x_test, shown, predictions), width="content")
+    captions = [f"#{i} {predictions.labels[i]}->{predictions.predicted[i]}" for i in shown]
+    frames = [RIGHT if predictions.correct[i] else WRONG for i in shown]
+    look = lambda tile: st.session_state.update(g_look=int(shown[tile]))
+    clickgrid.image_grid([x_test[i] for i in shown], captions, frames, key=f"g_grid_{page}", on_click=look)
+    if st.session_state.get("g_look") not in shown:
+        st.session_state.pop("g_look", None)
     index = st.selectbox(
-        "Look closer at",
+        "Look closer at (or click a digit above)",
         shown,
         key="g_look",
         format_func=lambda i: (

@@ -92,11 +92,26 @@ def session_memory(predictor, version):
     return memory
 
 
+def _keep_a_choice(key):
+    # A second click on the chosen digit would deselect it, leaving no label: keep the choice.
+    if st.session_state[key] is None:
+        st.session_state[key] = st.session_state[f"{key}_was"]
+    st.session_state[f"{key}_was"] = st.session_state[key]
+
+
 def keep_controls(digit, key):
     """Under an answer: 'Wrong? It is a …' and 'Keep this digit' (into the session's collection)."""
     # A new drawing gets new widgets, so the choice starts at the new answer.
     key = f"{key}_{hashlib.md5(digit.input.tobytes()).hexdigest()[:10]}"
-    label = st.segmented_control("Wrong? It is a …", list(range(10)), default=digit.value, key=f"{key}_label")
+    st.session_state.setdefault(f"{key}_label_was", digit.value)
+    label = st.segmented_control(
+        "Wrong? It is a …",
+        list(range(10)),
+        default=digit.value,
+        key=f"{key}_label",
+        on_change=_keep_a_choice,
+        args=(f"{key}_label",),
+    )
     if st.button(
         "Keep this digit",
         key=f"{key}_keep",

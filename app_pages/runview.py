@@ -10,9 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import state
+from lenet.config import MNIST_TRAIN_IMAGES
 from lenet.jobs import supervisor
 from lenet.jobs.runs import RunStore, Status
 from lenet.nets.devices import describe_device
+from lenet.nets.training import TrainConfig, fit_size
 
 
 @st.cache_resource
@@ -32,33 +34,22 @@ def metrics_frame(run_id):
     return pd.DataFrame(rows)
 
 
-def curves(frame, title_suffix=""):
-    """Loss and accuracy: training every few batches (line), validation each epoch (points)."""
+def curves(frame):
+    """Loss and accuracy as they are logged: training every few steps (a line, so a short run is
+    a curve too), validation at each epoch's end (points), the axes fitted to what is there."""
     if frame.empty:
         return
     left, right = st.columns(2)
+    x = alt.X("progress:Q", title="epoch", axis=alt.Axis(format="~g", tickMinStep=0.5))
     for column, metric in ((left, "loss"), (right, "accuracy")):
-        train = (
-            frame[frame[metric].notna()][["progress", metric]]
-            .rename(columns={metric: "value"})
-            .assign(series="training")
-        )
-        val = (
-            frame[frame[f"val_{metric}"].notna()][["progress", f"val_{metric}"]]
-            .rename(columns={f"val_{metric}": "value"})
-            .assign(series="validation")
-        )
-        chart = (
-            alt.Chart(pd.concat([train, val]))
-            .mark_line(point=alt.OverlayMarkDef(size=30))
-            .encode(
-                x=alt.X("progress:Q", title="epoch"),
-                y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-                color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
-            )
-            .properties(height=260, title=f"{metric}{title_suffix}")
-        )
-        column.altair_chart(chart, width="stretch")
+        train = frame[frame[metric].notna()][["progress", metric]].rename(columns={metric: "value"})
+        val = frame[frame[f"val_{metric}"].notna()][["progress", f"val_{metric}"]]
+        val = val.rename(columns={f"val_{metric}": "value"})
+        y = alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False))
+        color = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"))
+        lines = alt.Chart(train.assign(series="training")).mark_line().encode(x=x, y=y, color=color)
+        points = alt.Chart(val.assign(series="validation")).mark_line(point=True).encode(x=x, y=y, color=color)
+        column.altair_chart((lines + points).properties(height=280, title=metric), width="stretch")
 
 
 def progress_line(run, frame):
@@ -89,6 +80,21 @@ def progress_line(run, frame):
     st.caption(f"Last point logged {max(0.0, time.time() - float(last['logged'])):.1f} s ago")
 
 
+def images_line(run):
+    """'54,000 of MNIST's 60,000 training images + 47,000 more (real writers, non-digits)'."""
+    config = TrainConfig.from_dict(run.config)
+    mnist = fit_size(config, MNIST_TRAIN_IMAGES)
+    line = f"{mnist:,} of MNIST's {MNIST_TRAIN_IMAGES:,} training images"
+    if mnist < MNIST_TRAIN_IMAGES:
+        held = int(round(MNIST_TRAIN_IMAGES * config.validation_split))
+        line += f" ({held:,} held out to pick the best epoch)" if held and not config.max_samples else ""
+    more = (run.train_images or mnist) - mnist
+    sources = [
+        name for name, used in (("real writers' digits", config.writers), ("non-digits", config.not_digits)) if used
+    ]
+    return line + (f" + {more:,} more ({', '.join(sources)})" if more > 0 and sources else "")
+
+
 def describe(run):
     """'lenet5', or 'teaching “my digits”'."""
     return f"teaching “{run.config.get('collection')}”" if run.kind == "teach" else run.config.get("architecture")
@@ -110,9 +116,10 @@ def live_view(run_id):
             f"{run.config.get('steps')} steps per fine-tune · the model kept, then one fine-tune per held-out fold"
         )
     else:
+        epochs = run.config.get("epochs")
         st.caption(
-            f"Training on {run.device or device_line()} · {run.config.get('epochs')} epochs · batch "
-            f"{run.config.get('batch_size')} · {(run.train_images or 0):,} training images"
+            f"Training on {run.device or device_line()} · {epochs} epoch{'s' * (epochs != 1)} · batch "
+            f"{run.config.get('batch_size')} · " + images_line(run)
         )
     frame = metrics_frame(run_id)
     progress_line(run, frame)
@@ -120,23 +127,27 @@ def live_view(run_id):
 
 
 def compare(run_ids, by_id):
+    """The runs' training accuracy along their epochs (every logged step: a 1-epoch run is a
+    curve, not a dot) and their validation accuracy at each epoch's end."""
     frames = []
     for run_id in run_ids:
-        frame = pd.DataFrame([vars(m) for m in store().metrics(run_id) if m.kind == "epoch"])
+        frame = pd.DataFrame([vars(m) for m in store().metrics(run_id)])
         if not frame.empty:
-            frames.append(frame.assign(run=f"run {run_id} ({by_id[run_id].config.get('architecture')})"))
+            frames.append(frame.assign(run=f"run {run_id} ({describe(by_id[run_id])})"))
     if not frames:
         return
     data = pd.concat(frames)
-    metric = "val_accuracy" if data["val_accuracy"].notna().any() else "accuracy"
-    chart = (
-        alt.Chart(data)
-        .mark_line(point=True)
+    x = alt.X("progress:Q", title="epoch", axis=alt.Axis(format="~g", tickMinStep=0.5))
+    color = alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None))
+    training = (
+        alt.Chart(data[data["accuracy"].notna()])
+        .mark_line()
         .encode(
-            x=alt.X("epoch:Q"),
-            y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False), title=metric.replace("_", " ")),
-            color=alt.Color("run:N", legend=alt.Legend(orient="bottom", title=None)),
+            x=x,
+            y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False), title="accuracy (line: training, dots: validation)"),
+            color=color,
         )
-        .properties(height=260)
     )
-    st.altair_chart(chart, width="stretch")
+    checked = data[data["val_accuracy"].notna()]
+    validation = alt.Chart(checked).mark_point(filled=True, size=60).encode(x=x, y="val_accuracy:Q", color=color)
+    st.altair_chart((training + validation).properties(height=300), width="stretch")

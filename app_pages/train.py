@@ -93,6 +93,10 @@ def start_run(values, activate):
 # ---------------------------------------------------------------------------- history
 
 
+def describe_kind(run):
+    return f"teach {run.config.get('collection', '')}" if run.kind == "teach" else ""
+
+
 def latest_outcome(runs):
     """The run that ended last, where the eye is: its score, whether it serves and why, and what to do."""
     run = runs[0]
@@ -123,13 +127,13 @@ def history(active):
         [
             {
                 "run": r.id,
-                "network": r.config.get("architecture"),
+                "network": r.config.get("architecture") or describe_kind(r),
                 "status": r.status.value,
-                "test accuracy": r.test_accuracy,
-                "epochs": r.config.get("epochs"),
-                "images": r.train_images,
-                "seconds": round(r.finished - r.started, 1) if r.finished and r.started else None,
-                "model": r.model_name,
+                "test accuracy": r.test_accuracy if r.test_accuracy is not None else float("nan"),
+                "epochs": r.config.get("epochs") or "",
+                "images": f"{r.train_images:,}" if r.train_images else "",
+                "seconds": round(r.finished - r.started, 1) if r.finished and r.started else float("nan"),
+                "model": r.model_name or "",  # never a literal "None"
             }
             for r in runs
         ]

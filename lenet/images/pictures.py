@@ -28,10 +28,10 @@ def draw_boxes(image, boxes, labels, color=(255, 64, 64)):
     return canvas
 
 
-def contact_sheet(images, captions, right, columns=10, scale=2, border=3):
+def contact_sheet(images, captions, right, columns=10, scale=2, border=3, font_size=10):
     """One picture of 28x28 digits, each framed green (`right`) or red, with its caption under it."""
     cell = 28 * scale + 2 * border
-    caption_height = 14
+    caption_height = font_size + 4
     rows = max(1, -(-len(images) // columns))
     sheet = Image.new("RGB", (columns * (cell + 4), rows * (cell + caption_height + 4)), (255, 255, 255))
     pen = ImageDraw.Draw(sheet)
@@ -43,5 +43,5 @@ def contact_sheet(images, captions, right, columns=10, scale=2, border=3):
             (28 * scale, 28 * scale), Image.Resampling.NEAREST
         )
         sheet.paste(digit, (x + border, y + border))
-        pen.text((x + 1, y + cell), caption, fill=(40, 40, 40) if ok else WRONG, font_size=10)
+        pen.text((x + 1, y + cell), caption, fill=(40, 40, 40) if ok else WRONG, font_size=font_size)
     return sheet

@@ -42,9 +42,9 @@ class ModelInfo:
         return value if isinstance(value, (int, float)) else None
 
     def label(self):
+        """'lenet_bn · 99.55% · shipped': the name first and whole (a taught version's is long), then its score."""
         score = f"{self.test_accuracy:.2%}" if self.test_accuracy is not None else "not scored"
-        kind = "shipped" if self.shipped else "trained"
-        return f"{self.name} ({self.metadata.get('architecture') or '?'}, {score}, {kind})"
+        return f"{self.name} · {score}" + (" · shipped" if self.shipped else "")
 
 
 @functools.lru_cache(maxsize=1024)
