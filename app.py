@@ -18,9 +18,11 @@ pages = [
 navigation = st.navigation(pages)
 # A cold server imports TensorFlow and loads the model first (seconds): the title, the pages and
 # what is happening are on screen before that, not a blank page.
+# The slot is made on every run, filled only on a cold one: the page's elements then keep their
+# place in the tree, so a rerun does not remount them (which would reset, say, the chosen tab).
 cold = "keras" not in sys.modules
+waiting = st.empty()
 if cold:
-    waiting = st.empty()
     with waiting.container():
         st.title(navigation.title)
         st.info("Loading the network (the first visit after the server starts takes a few seconds)...")

@@ -58,4 +58,5 @@ def image_grid(images, captions, frames, key, on_click, columns=10, cell=56):
         if chosen:
             on_click(int(chosen[0]["index"]))
 
-    st.altair_chart(chart.configure_view(strokeWidth=0), on_select=clicked_one, key=key)
+    # At its own width: stretched, the tiles drift apart from the grid they are drawn as.
+    st.altair_chart(chart.configure_view(strokeWidth=0), width="content", on_select=clicked_one, key=key)

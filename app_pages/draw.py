@@ -36,6 +36,26 @@ def reading_settings():
         )
 
 
+CANVAS_START = "canvas_start"  # the drawing the canvas is (re)loaded with: Undo and Clear set it
+CANVAS_NOW = "canvas_now"  # the canvas's drawing as last sent, strokes in order
+
+
+def _reload_canvas(objects):
+    # A changed initial drawing makes the canvas redraw and send itself back; the count keeps
+    # two clears in a row apart (the same drawing twice would not reload).
+    count = (st.session_state.get(CANVAS_START) or {}).get("reloads", 0) + 1
+    st.session_state[CANVAS_START] = {"objects": objects, "reloads": count}
+
+
+def _undo():
+    drawing = st.session_state.get(CANVAS_NOW) or {}
+    _reload_canvas(list(drawing.get("objects", []))[:-1])
+
+
+def _clear():
+    _reload_canvas([])
+
+
 @st.fragment
 def draw_section():
     # The model is looked up at every stroke, not taken from the last full page run, so a
@@ -50,22 +70,28 @@ def draw_section():
         return
     canvas_column, result_column = st.columns([1, 1.4], gap="large")
     with canvas_column:
+        # The canvas first, its controls under it in plain view (the component's own toolbar
+        # shows only on hover and then covers what is under the canvas).
+        canvas_slot = st.container()
+        undo, clear = st.columns(2)
+        undo.button("Undo", icon=":material/undo:", key="canvas_undo", on_click=_undo, width="stretch")
+        clear.button("Clear", icon=":material/delete:", key="canvas_clear", on_click=_clear, width="stretch")
         brush = st.slider("Brush size", 5, 40, DEFAULT_BRUSH, key="brush")
-        canvas = st_canvas(
-            stroke_width=brush,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            width=CANVAS_SIZE,
-            height=CANVAS_SIZE,
-            drawing_mode="freedraw",
-            return_image_data=True,
-            update_streamlit=True,
-            key="canvas",
-        )
-        st.caption(
-            "White ink on black, like MNIST. Undo, redo and clear are in the canvas toolbar. "
-            "Write several digits side by side to make a number."
-        )
+        st.caption("White ink on black, like MNIST. Write several digits side by side to make a number.")
+        with canvas_slot:
+            canvas = st_canvas(
+                stroke_width=brush,
+                stroke_color="#FFFFFF",
+                background_color="#000000",
+                width=CANVAS_SIZE,
+                height=CANVAS_SIZE,
+                drawing_mode="freedraw",
+                initial_drawing=st.session_state.get(CANVAS_START),
+                return_image_data=True,
+                update_streamlit=True,
+                key="canvas",
+            )
+        st.session_state[CANVAS_NOW] = canvas.json_data
     with result_column:
         image = canvas.image_data
         memory = panels.session_memory(model_predictor, info.version)

@@ -20,7 +20,7 @@ import statistics
 import _path  # noqa: F401
 import keras
 
-from benchmarks import recipes, serving, teaching
+from benchmarks import people, recipes, serving, teaching
 from lenet.cli import add_mnist_argument, print_json, run_main, settings_from_args
 from lenet.datasets.mnist import load_mnist
 from lenet.jobs.catalog import Catalog
@@ -46,10 +46,20 @@ def main():
         action="store_true",
         help="also time the default run as a Train-page job against scripts/train.py (+2-3 min)",
     )
+    parser.add_argument(
+        "--people",
+        action="store_true",
+        help="only how the model reads people it never saw: held-out sets, per writer, non-digits",
+    )
+    parser.add_argument("--model", help="with --people: the model file (default: the default shipped model)")
     add_mnist_argument(parser)
     args = parser.parse_args()
     settings = settings_from_args(args)
     mnist_dir = settings.mnist_dir or ""
+    if args.people:
+        found = people.measure_people(settings, args.model or Catalog(settings).default_path)
+        print_json(found) if args.json else print_people(found)
+        return 0
 
     _, (x_test, y_test) = load_mnist(settings.mnist_dir)  # fail early, with the friendly message, if absent
     default_epochs = recipes.recipes(args.classic_epochs)["default"].epochs
@@ -115,6 +125,29 @@ def main():
     else:
         print_table(result)
     return 0
+
+
+def print_people(found):
+    print(f"{found['model']}: held-out writers (never trained on)")
+    for name, row in found["held_out"].items():
+        print(f"  {name:<20}{row['digits']:>7,}  {row['accuracy']:>7.2%}  'not a digit' {row['not_a_digit']:.2%}")
+    for kept, row in found["per_writer"].items():
+        print(
+            f"  {kept} kept of each digit, {row['writers']} writers, {row['digits_read']} read: untaught "
+            f"{row['untaught']:.2%}, instant memory {row['memory']:.2%}"
+        )
+    if "taught_5" in found:
+        row = found["taught_5"]
+        print(
+            f"  5 kept, taught ({row['writers']} writers with 6+ of every digit): {row['taught']:.2%} "
+            f"(lowest writer {row['lowest_writer']:.2%}); memory {row['memory']:.2%}"
+        )
+    rates = found["not_digits"]
+    print(
+        f"  200 non-digits: 'not a digit' {rates['non_digits']['not_a_digit']:.1%}, or 'not sure' "
+        f"{rates['non_digits']['not_a_digit_or_not_sure']:.1%}; real digits ({rates['real_digits']['digits']:,}): "
+        f"{rates['real_digits']['not_a_digit']:.2%} / {rates['real_digits']['not_a_digit_or_not_sure']:.2%}"
+    )
 
 
 def print_table(result):

@@ -112,5 +112,4 @@ def draw_strokes(page, strokes):
 
 
 def clear_canvas(page):
-    page.locator("canvas.upper-canvas").first.hover()
-    page.get_by_role("button", name="Reset canvas & history").click(force=True)
+    page.locator(".st-key-canvas_clear button").click()

@@ -59,6 +59,6 @@ def test_held_out_pen_digits_become_model_inputs_as_drawn_and_sketched(tmp_path,
     for name in ("uji", "uji sketched", "usps"):
         images, labels = found[name]
         assert images.dtype == np.uint8 and images.shape[1:] == (28, 28) and len(images) == len(labels)
-        assert (images.reshape(len(images), -1).max(axis=1) == 255).mean() > 0.99  # every digit found and inked
+        assert (images.reshape(len(images), -1).max(axis=1) >= 250).mean() > 0.99  # every digit found, inked
     assert np.array_equal(found["uji"][1], found["uji sketched"][1])
     assert not np.array_equal(found["uji"][0], found["uji sketched"][0])
