@@ -215,4 +215,4 @@ def scores_model(network):
     (what `map_loss` reads) instead of probabilities."""
     head = network.layers[-1]
     scores = EuclideanRBF(output="scores", name="scores")(head.input)
-    return keras.Model(network.inputs, scores, name=f"{network.name}_scores")
+    return keras.Model(network.input, scores, name=f"{network.name}_scores")
