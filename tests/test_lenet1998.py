@@ -113,10 +113,9 @@ def test_map_loss_is_equation_9():
     np.testing.assert_allclose(found, right + rubbish_and_all, rtol=1e-5)
 
 
-def test_trains_on_its_scores_with_the_map_loss_and_the_weights_are_the_served_ones():
-    config = lenet1998_config()
-    trainer, network = build_for_training(config, steps_per_epoch=4)
-    assert trainer.output_shape == (None, 10)
+@pytest.mark.parametrize("augment", [False, True])
+def test_trains_on_its_scores_with_the_map_loss_and_the_weights_are_the_served_ones(augment):
+    trainer, network = build_for_training(lenet1998_config(augment=augment), steps_per_epoch=4)
     rng = np.random.default_rng(3)
     images = rng.integers(0, 256, (64, 28, 28, 1)).astype("uint8")
     labels = rng.integers(0, 10, 64)
@@ -125,6 +124,7 @@ def test_trains_on_its_scores_with_the_map_loss_and_the_weights_are_the_served_o
     assert trainer.evaluate(images, labels, verbose=0, return_dict=True)["loss"] < first
     # The network shares the trainer's weights: its answers follow the lowest penalties.
     scores = np.asarray(trainer(images, training=False))
+    assert (scores <= 0).all()  # negated penalties, not probabilities, even behind the distortions
     np.testing.assert_array_equal(np.asarray(network(images)).argmax(axis=1), scores.argmax(axis=1))
 
 

@@ -346,7 +346,7 @@ def build_for_training(config, steps_per_epoch, fine_tune=False):
                 layer.trainable = False
         trainer = training_view(network, config.architecture)
         if config.augment:
-            trainer = keras.Sequential([keras.Input(INPUT_SHAPE), augmentation(config.seed), network], name="trainer")
+            trainer = keras.Sequential([keras.Input(INPUT_SHAPE), augmentation(config.seed), trainer], name="trainer")
         trainer.compile(
             optimizer=make_optimizer(config, steps_per_epoch),
             loss=loss_of(config),
