@@ -7,7 +7,9 @@ import streamlit as st
 
 from app_pages import serving
 from lenet.datasets.handwriting import SOURCES
-from lenet.nets.architectures import ARCHITECTURES
+from lenet.nets.architectures import ARCHITECTURES, build
+from lenet.nets.modelio import count_params
+from lenet.nets.paper import MEASURED, PAPER_LENET5, count_connections
 
 HELD_OUT_NAMES = {
     "mnist": "MNIST test set (10,000 digits)",
@@ -41,6 +43,38 @@ def card_rows(info):
         "created": meta.get("created") or "—",
         "libraries": ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items()) or "—",
     }
+
+
+@st.cache_data
+def paper_table():
+    """The paper's LeNet-5 beside lenet5_1998 and lenet5 as measured here (`lenet.nets.paper`)."""
+    percent = lambda value: f"{value:.2%}" if value is not None else "not measured"
+    seconds = lambda pair: " / ".join(f"{s} s" if s else "—" for s in pair)
+    rows = [
+        {
+            "network": "LeNet-5 in the paper",
+            "test error": percent(PAPER_LENET5["test_error_plain"]),
+            "with distortions": percent(PAPER_LENET5["test_error_distorted"]),
+            "parameters": f"{PAPER_LENET5['parameters']:,}",
+            "connections": f"{PAPER_LENET5['connections']:,}",
+            "epochs": PAPER_LENET5["epochs"],
+            "training time": "not given",
+        }
+    ]
+    for name, measured in MEASURED.items():
+        model = build(name)
+        rows.append(
+            {
+                "network": name,
+                "test error": percent(measured["test_error_plain"]),
+                "with distortions": percent(measured["test_error_distorted"]),
+                "parameters": f"{count_params(model):,}",
+                "connections": f"{count_connections(model):,}",
+                "epochs": measured["epochs"],
+                "training time": seconds(measured["train_s"]),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def held_out_table(held_out):
@@ -116,6 +150,21 @@ else:
     if meta.get("config"):
         with st.expander("Training configuration"):
             st.json(meta["config"])
+
+st.subheader("LeNet-5 as in 1998")
+st.markdown(
+    """
+`lenet5_1998` is the paper's network itself, trainable from the Train page (preset *LeNet-5 as in
+1998*) and by `scripts/train.py --architecture lenet5_1998`: a 32x32 input normalised as the paper
+does (background -0.1, ink 1.175), the squashing function 1.7159 tanh(2/3 a), subsampling with a
+trainable coefficient and bias per map, C3 connected by the paper's Table I, and an output of ten
+Euclidean RBF units whose fixed parameters are 7x12 bitmaps of the digits (drawn after the paper's
+Fig. 3), trained with its MAP criterion. Adam replaces the paper's stochastic diagonal
+Levenberg-Marquardt. `lenet5` is the modern reading of it (ReLU, max-pooling, softmax).
+Training times: without / with distortions, on a 2-core CPU.
+"""
+)
+st.dataframe(paper_table(), hide_index=True, width="stretch")
 
 st.subheader("The data")
 st.markdown(

@@ -9,7 +9,7 @@ from lenet.errors import Refused
 from lenet.jobs import exports, supervisor
 from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
 from lenet.nets.export import FORMATS
-from lenet.nets.training import TrainConfig, quick_demo_config
+from lenet.nets.training import TrainConfig, lenet1998_config, quick_demo_config
 
 # ---------------------------------------------------------------------------- sidebar
 
@@ -25,10 +25,14 @@ def password_gate():
 
 
 def presets():
-    """Settings to start from: a run to watch, the defaults, the shipped model's own recipe."""
+    """Settings to start from: a run to watch, the defaults, LeNet-5 as in 1998, the shipped model's own recipe."""
     shipped = serving.catalog().find(state.settings().default_model)
     recipe = TrainConfig.from_dict(shipped.metadata["config"]) if shipped and shipped.metadata.get("config") else None
-    found = {"Default settings": TrainConfig(), "Quick demo: about 10 s, over 97%": quick_demo_config()}
+    found = {
+        "Default settings": TrainConfig(),
+        "Quick demo: about 10 s, over 97%": quick_demo_config(),
+        "LeNet-5 as in 1998 (20 epochs, about 4 min)": lenet1998_config(),
+    }
     if recipe:
         found[f"The recipe of the shipped {shipped.name}"] = recipe
     return found

@@ -3,6 +3,7 @@
     python scripts/benchmark.py                # a table
     python scripts/benchmark.py --json         # one JSON object
     KERAS_BACKEND=jax python scripts/benchmark.py --json
+    python scripts/benchmark.py --paper        # LeNet-5 of the 1998 paper beside ours (no training)
 
 Seconds per epoch: one epoch of the classic recipe of the write-ups (float32 images, batch 32,
 Adam 1e-3, no schedule, no XLA) and one of this project's default recipe, in turn, --rounds
@@ -10,7 +11,9 @@ times (medians). Time to 99%: a full run of each recipe in a child process, test
 checked after every epoch on a paused clock. Then a drawing's way to an answer, preprocessing
 of a canvas drawing and of a phone photo, the whole test set, the Gallery's first pass, a cold
 start, and the peak memory of a training run; with --job-overhead, the default run as a
-Train-page job against the same run through scripts/train.py.
+Train-page job against the same run through scripts/train.py. With --paper, only the
+paper's LeNet-5 figures beside those of lenet5_1998 and lenet5 as trained here
+(`benchmarks.paper`).
 """
 
 import argparse
@@ -20,7 +23,7 @@ import statistics
 import _path  # noqa: F401
 import keras
 
-from benchmarks import people, recipes, serving, teaching
+from benchmarks import paper, people, recipes, serving, teaching
 from lenet.cli import add_mnist_argument, print_json, run_main, settings_from_args
 from lenet.datasets.mnist import load_mnist
 from lenet.jobs.catalog import Catalog
@@ -52,9 +55,22 @@ def main():
         help="only how the model reads people it never saw: held-out sets, per writer, non-digits",
     )
     parser.add_argument("--model", help="with --people: the model file (default: the default shipped model)")
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="only print LeCun et al. 1998's LeNet-5 figures beside the newest trained lenet5_1998 and lenet5",
+    )
+    parser.add_argument(
+        "--paper-models", help="folder of the trained model files --paper reads (default: DATA_DIR/models)"
+    )
     add_mnist_argument(parser)
     args = parser.parse_args()
     settings = settings_from_args(args)
+    if args.paper:
+        folder = args.paper_models or settings.trained_dir
+        rows = paper.compare(folder)
+        print_json(rows) if args.json else paper.print_comparison(rows, folder)
+        return 0
     mnist_dir = settings.mnist_dir or ""
     if args.people:
         found = people.measure_people(settings, args.model or Catalog(settings).default_path)

@@ -2,6 +2,9 @@
 
 python scripts/train.py --architecture lenet5 --epochs 1
 python scripts/train.py --architecture lenet_bn --epochs 30 --output models/lenet_bn.keras
+python scripts/train.py --architecture lenet5_1998            # the paper's network, its own recipe
+
+An architecture with a recipe of its own (lenet5_1998) starts from it; flags still override it.
 """
 
 import argparse
@@ -11,7 +14,7 @@ import _path  # noqa: F401
 
 from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, run_main, settings_from_args
 from lenet.jobs.pipeline import train_and_save
-from lenet.nets.training import TrainConfig
+from lenet.nets.training import TrainConfig, default_config
 
 
 def main():
@@ -20,6 +23,8 @@ def main():
     parser.add_argument("--output", help="model file to write (default: DATA_DIR/models/ARCH-TIME.keras)")
     add_mnist_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    chosen, _ = parser.parse_known_args()
+    parser.set_defaults(**default_config(chosen.architecture).to_dict())
     args = parser.parse_args()
     train_config = config_from_args(TrainConfig, args)
     settings = settings_from_args(args)

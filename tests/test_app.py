@@ -142,3 +142,13 @@ def test_your_digits_shows_a_collection_and_refuses_to_teach_too_few(app):
     assert "**4** · 3 kept" in shown_text(app)
     assert "at least 5 are needed" in shown_text(app)
     assert app.dataframe[0].value["mistakes"].notna().all()  # how each model reads them
+
+
+def test_about_page_puts_the_papers_lenet5_beside_ours(app):
+    app.switch_page("app_pages/about.py").run()
+    assert not app.exception
+    table = next(frame.value for frame in app.dataframe if "connections" in frame.value)
+    rows = table.set_index("network")
+    assert rows.loc["LeNet-5 in the paper", "test error"] == "0.95%"
+    assert rows.loc["lenet5_1998", "parameters"] == rows.loc["LeNet-5 in the paper", "parameters"] == "60,000"
+    assert rows.loc["lenet5_1998", "connections"] == "340,908"

@@ -10,15 +10,22 @@ from keras import layers
 
 from lenet.config import INPUT_SHAPE, NUM_CLASSES
 from lenet.errors import InvalidSetting
+from lenet.nets import lenet1998
 
 ARCHITECTURES = {}
 
 
-def register(description):
-    """Add a builder to `ARCHITECTURES` under its function name."""
+def register(description, trainer=None, loss=None):
+    """Add a builder to `ARCHITECTURES` under its function name.
+
+    `trainer` (network -> model sharing its weights) and `loss` are for a network that does not
+    train on its served probabilities (the 1998 network trains on its RBF penalties); by default
+    it trains as it serves, with cross-entropy.
+    """
 
     def decorator(builder):
         builder.description = description
+        builder.trainer, builder.loss = trainer, loss
         ARCHITECTURES[builder.__name__] = builder
         return builder
 
@@ -132,12 +139,58 @@ def lenet_bn():
     return keras.Model(inputs, _classifier(x), name="lenet_bn")
 
 
+@register(
+    "LeNet-5 as in LeCun et al. 1998: scaled tanh, trainable subsampling, Table I, RBF output",
+    trainer=lenet1998.scores_model,
+    loss=lenet1998.map_loss,
+)
+def lenet5_1998():
+    """LeNet-5 as the paper builds it (Section II.B, Appendix A), 60,000 trainable parameters.
+
+    The 28x28 digit is padded to 32x32 and normalised as the paper does (background -0.1,
+    ink 1.175). C1: 6 maps of 5x5 convolutions. S2: 2x2 subsampling with a trainable coefficient
+    and bias per map. C3: 16 maps of 5x5, each seeing only the S2 maps of Table I. S4 as S2.
+    C5: 120 maps of 5x5 (on S4's 5x5, fully connected). F6: 84 units. Every layer up to F6 is
+    followed by the squashing function 1.7159 tanh(2/3 a). The output: 10 Euclidean RBF units whose
+    fixed parameter vectors are 7x12 bitmaps of the digits (+1/-1), drawn by hand after the
+    paper's Fig. 3 since the exact bitmaps are not published. It trains with the MAP criterion
+    (eq. 9, `lenet1998.map_loss`) and serves a softmax of the negated penalties.
+    Convolutions start from LeCun's uniform initialisation (limit sqrt(3 / fan-in)).
+    """
+    inputs = keras.Input(shape=INPUT_SHAPE, name="digit")
+    # Padding the raw pixels with 0 gives the background's value after the rescaling.
+    x = layers.ZeroPadding2D(2, name="pad32")(inputs)
+    scale = (lenet1998.INK - lenet1998.BACKGROUND) / 255
+    x = layers.Rescaling(scale, offset=lenet1998.BACKGROUND, name="normalise")(x)
+    x = layers.Conv2D(6, 5, kernel_initializer="lecun_uniform", name="c1")(x)
+    x = lenet1998.Squash(name="c1_squash")(x)
+    x = lenet1998.Subsampling(name="s2")(x)
+    x = lenet1998.Squash(name="s2_squash")(x)
+    x = lenet1998.TableConv2D(name="c3")(x)
+    x = lenet1998.Squash(name="c3_squash")(x)
+    x = lenet1998.Subsampling(name="s4")(x)
+    x = lenet1998.Squash(name="s4_squash")(x)
+    x = layers.Conv2D(120, 5, kernel_initializer="lecun_uniform", name="c5")(x)
+    x = lenet1998.Squash(name="c5_squash")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(84, kernel_initializer="lecun_uniform", name="f6")(x)
+    x = lenet1998.Squash(name="f6_squash")(x)
+    # float32 under mixed precision, as every network's output.
+    outputs = lenet1998.EuclideanRBF(dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="lenet5_1998")
+
+
 def feature_layer_names(model):
     """Names of the layers whose outputs are the network's feature maps, in order.
 
-    One per convolution: the convolution itself, or its activation when batch
-    normalisation sits between them.
+    One per convolution: the convolution itself, or its activation when one follows it as a
+    layer of its own (after batch normalisation; the 1998 network's squashing).
     """
     names = {layer.name for layer in model.layers}
-    convolutions = [layer.name for layer in model.layers if isinstance(layer, layers.Conv2D)]
-    return [f"{name}_relu" if f"{name}_relu" in names else name for name in convolutions]
+    kinds = (layers.Conv2D, lenet1998.TableConv2D)
+    convolutions = [layer.name for layer in model.layers if isinstance(layer, kinds)]
+    found = []
+    for name in convolutions:
+        after = [f"{name}_{kind}" for kind in ("relu", "squash") if f"{name}_{kind}" in names]
+        found.append(after[0] if after else name)
+    return found
