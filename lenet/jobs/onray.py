@@ -35,6 +35,7 @@ LOST_AFTER_S = 6.0  # a started task silent this long is lost with its node (the
 STOP_GRACE_S = 60.0  # a stop asked for and not obeyed in this time (a phase that can't stop) cancels the task
 
 _watchers = {}  # run id -> Watcher, in this process
+_connected = {}  # the address this process's Ray connection goes to
 
 
 class ClusterUnavailable(TrainingDisabled):
@@ -52,9 +53,11 @@ def connect(settings):
         raise ClusterUnavailable(
             "LENET_TRAINING=ray needs the ray package on this server: pip install -r requirements-ray.txt."
         ) from None
-    if ray.is_initialized():
-        return ray
     address = settings.ray_address
+    if ray.is_initialized():
+        if _connected.get("address") == address:
+            return ray
+        ray.shutdown()  # settings name another cluster now
     if not address:
         raise ClusterUnavailable(
             "LENET_TRAINING=ray needs RAY_ADDRESS: auto, host:6379 or ray://host:10001 (README: Training on Ray)."
@@ -72,6 +75,7 @@ def connect(settings):
         )
     except Exception as error:  # Ray raises ConnectionError, RuntimeError, TimeoutError...
         raise ClusterUnavailable(f"The Ray cluster at {address} can't be reached: {first_line(error)}") from None
+    _connected["address"] = address
     return ray
 
 
@@ -322,7 +326,9 @@ def run_on_node(run, payload, channel):
     beating = threading.Event()
     threading.Thread(target=beat, args=(channel, beating), daemon=True).start()
     output = ChannelLog(channel)
-    node = f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"
+    node = (
+        f"{socket.gethostname()} ({ray.util.get_node_ip_address()}, node {ray.get_runtime_context().get_node_id()[:8]})"
+    )
     with tempfile.TemporaryDirectory(prefix="lenet-job-") as scratch:
         # This node's own paths (MNIST_DIR, HANDWRITING_DIR, LENET_CACHE_DIR); versions in scratch.
         settings = dataclasses.replace(Settings.from_env(), data_dir=Path(scratch), training="on")
