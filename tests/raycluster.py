@@ -7,6 +7,7 @@ the machine, other people's clusters included.
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -41,8 +42,29 @@ def node_ports():
         "runtime-env-agent-port",
     )
     flags = [f"--{name}={port}" for name, port in zip(names, free_ports(len(names)))]
-    low = free_ports(1)[0] // 100 * 100  # a small range of worker ports near a free one
-    return [*flags, f"--min-worker-port={low}", f"--max-worker-port={low + 40}"]
+    low = worker_port_range()
+    return [*flags, f"--min-worker-port={low}", f"--max-worker-port={low + WORKER_PORTS - 1}"]
+
+
+WORKER_PORTS = 40
+
+
+def worker_port_range():
+    """The first of WORKER_PORTS free ports in a row, below Linux's ephemeral range (where the
+    ports picked by binding port 0 lie), so the two never overlap."""
+    for low in random.sample(range(20000, 32000, WORKER_PORTS), 50):
+        try:
+            held = []
+            for port in range(low, low + WORKER_PORTS):
+                held.append(socket.socket())
+                held[-1].bind(("127.0.0.1", port))
+            return low
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError("no range of free worker ports found")
 
 
 class RayCluster:
@@ -63,8 +85,9 @@ class RayCluster:
             env=os.environ,
         )
 
-    def start_worker(self):
-        self._ray_start(f"--address={self.address}", "--num-cpus=1", "--num-gpus=0", env=self.worker_env)
+    def start_worker(self, **env):
+        """Join a node with one CPU; `env` changes its environment (its MNIST_DIR, say)."""
+        self._ray_start(f"--address={self.address}", "--num-cpus=1", "--num-gpus=0", env={**self.worker_env, **env})
 
     def _ray_start(self, *flags, env):
         done = subprocess.run(

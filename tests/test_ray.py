@@ -171,3 +171,26 @@ def test_a_cluster_without_a_free_cpu_is_one_line_and_records_nothing(on_ray):
     with pytest.raises(supervisor.TrainingDisabled, match="no free CPU") as refused:
         supervisor.start_training(on_ray, TINY, store=store)
     assert "\n" not in str(refused.value) and store.runs() == runs
+
+
+def test_a_node_with_a_broken_mnist_fails_the_run_with_one_line(on_ray, ray_cluster, tmp_path):
+    import ray
+
+    broken = tmp_path / "broken-mnist"  # MNIST's four files, none of them MNIST: refused by its hashes
+    broken.mkdir()
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
+        (broken / name).write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 100)
+    ray_cluster.start_worker(MNIST_DIR=str(broken))
+    wait_for(lambda: ray.available_resources().get("CPU", 0) >= 1, timeout=60, what="the new node to join")
+    store = RunStore.of(on_ray)
+    before, files = Catalog(on_ray).active().name, versions(on_ray)
+    run_id = supervisor.start_training(on_ray, TINY, activate_when_done=True, store=store)
+    run = wait_for(lambda: ended(store, run_id), what="the run to fail")
+    assert run.status == Status.FAILED and run.error.startswith("MnistCorrupt: ") and "\n" not in run.error
+    assert "does not match" in run.log_tail  # the node's traceback, in the run's log here
+    assert versions(on_ray) == files and Catalog(on_ray).active().name == before
