@@ -121,6 +121,22 @@ def test_a_run_on_the_cluster_streams_progress_saves_a_version_and_never_serves_
     assert "epoch 1/1" in run.log_tail and "on Ray node" in run.log_tail
 
 
+def test_the_training_script_runs_its_job_on_the_cluster(on_ray, tmp_path):
+    cli = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), "--ray", "--epochs", "1", "--max-samples", "1000"]
+        + ["--output", str(tmp_path / "mine.keras")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **on_ray.environment()},
+    )
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    assert "epoch 1: loss" in cli.stdout and "finished on " in cli.stdout and "node " in cli.stdout
+    assert (tmp_path / "mine.keras").is_file() and (tmp_path / "mine.json").is_file()
+    run = RunStore.of(on_ray).runs()[0]
+    assert run.status == Status.FINISHED and Catalog(on_ray).find(run.model_name) is not None
+
+
 def test_teaching_on_the_cluster_sends_the_digits_and_brings_the_model_back(on_ray):
     kept = Collections(on_ray.collections_dir).get("mine")
     for digit in np.arange(30) % 10:  # three of each digit, in Pillow's font
