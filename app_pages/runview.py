@@ -56,7 +56,7 @@ def progress_line(run, frame):
     """The phase the job is in, with its own progress; once training runs, epoch and step, and
     an ETA only when there is a rate to base it on (two points logged a second apart)."""
     if run.status == Status.QUEUED and not run.pid:
-        st.progress(0.0, text="Waiting for a training worker to pick this run up (scripts/worker.py)...")
+        st.progress(0.0, text="Waiting for a node of the Ray cluster to start it (a free CPU, MNIST loaded)...")
         return
     if frame.empty or (run.phase and run.phase != "training"):
         phase = (run.phase or "starting: loading TensorFlow").capitalize()
@@ -100,6 +100,15 @@ def describe(run):
     return f"teaching “{run.config.get('collection')}”" if run.kind == "teach" else run.config.get("architecture")
 
 
+def where(run):
+    """'CPU: ...' here; 'Ray node HOST (IP), GPU: ...' on a cluster (a node is named once it has the job)."""
+    if not run.cluster:
+        return run.device or device_line()
+    if not run.host:
+        return f"the Ray cluster at {run.cluster}"
+    return f"Ray node {run.host}, {run.device}"
+
+
 def live_view(run_id):
     """Polled every second: status, progress and curves of the run in progress."""
     runs = store()
@@ -112,13 +121,13 @@ def live_view(run_id):
     st.subheader(f"Run {run_id}: {describe(run)}, {run.status.value}")
     if run.kind == "teach":
         st.caption(
-            f"Teaching on {run.device or device_line()} · {run.train_images or 0} kept digits · "
+            f"Teaching on {where(run)} · {run.train_images or 0} kept digits · "
             f"{run.config.get('steps')} steps per fine-tune · the model kept, then one fine-tune per held-out fold"
         )
     else:
         epochs = run.config.get("epochs")
         st.caption(
-            f"Training on {run.device or device_line()} · {epochs} epoch{'s' * (epochs != 1)} · batch "
+            f"Training on {where(run)} · {epochs} epoch{'s' * (epochs != 1)} · batch "
             f"{run.config.get('batch_size')} · " + images_line(run)
         )
     frame = metrics_frame(run_id)

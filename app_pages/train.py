@@ -251,10 +251,10 @@ if active is not None:
     st.fragment(runview.live_view, run_every=1.0)(active.id)
 elif store().runs():
     latest_outcome(store().runs())
-elif state.settings().training == "queue":
+elif state.settings().training == "ray":
     st.caption(
-        "No run in progress. Runs are queued for a training worker on another machine "
-        "(scripts/worker.py); their progress shows here live."
+        f"No run in progress. Runs go to the Ray cluster at {state.settings().ray_address or '(RAY_ADDRESS unset)'}, "
+        "on a node with a free CPU (a GPU when it has one); their progress shows here live."
     )
 else:
     st.caption(

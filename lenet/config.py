@@ -53,7 +53,7 @@ DECODE_WAIT_S = 60  # a picture that waits longer for its turn is refused (the s
 MAX_EPOCHS = 50
 MAX_BATCH_SIZE = 4096
 
-TRAINING_MODES = ("on", "queue", "off")
+TRAINING_MODES = ("on", "ray", "off")
 
 
 def option(default, label, help, **limits):
@@ -96,11 +96,12 @@ class Config:
 
 
 def parse_training_mode(value):
-    """'on' (jobs run here), 'queue' (a worker elsewhere runs them) or 'off', from a setting."""
+    """'on' (jobs run here as processes), 'ray' (jobs run on the Ray cluster at `RAY_ADDRESS`) or
+    'off', from a setting. The former 'queue' is 'ray' now: the one way to train elsewhere."""
     mode = str(value or "on").strip().lower()
     if mode in ("off", "0", "false", "no"):
         return "off"
-    return "queue" if mode in ("queue", "worker", "remote") else "on"
+    return "ray" if mode in ("ray", "cluster", "queue", "worker", "remote") else "on"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +121,8 @@ class Settings:
     derived_dir: Path | None = None  # derived arrays and compiled programs (default: DATA_DIR/cache)
     runs_db: Path | None = None  # the runs database (default: DATA_DIR/runs.sqlite)
     runs_journal: str = "wal"  # 'delete' where the database sits on a network filesystem
-    training: str = "on"  # on | queue | off
+    training: str = "on"  # on | ray | off
+    ray_address: str | None = None  # the Ray cluster jobs go to with training 'ray': auto, host:6379, ray://host:10001
     training_password: str | None = None
     keep_versions: int = 5  # stopped or failed runs' model versions kept, newest first
     folder_field: bool = True  # whoever may train may name a data folder on the server (Train page)
@@ -145,6 +147,7 @@ class Settings:
             runs_db=path("LENET_RUNS_DB"),
             runs_journal="delete" if env.get("LENET_RUNS_JOURNAL", "").strip().lower() == "delete" else "wal",
             training=parse_training_mode(env.get("LENET_TRAINING") or secrets.get("training")),
+            ray_address=(env.get("RAY_ADDRESS") or secrets.get("ray_address") or "").strip() or None,
             training_password=env.get("LENET_TRAINING_PASSWORD") or secrets.get("training_password") or None,
             keep_versions=int(env.get("LENET_KEEP_VERSIONS") or secrets.get("keep_versions") or cls.keep_versions),
             folder_field=str(env.get("LENET_FOLDER_FIELD") or secrets.get("folder_field") or "on").lower()
@@ -161,6 +164,7 @@ class Settings:
             "LENET_RUNS_DB": self.runs_db,
             "LENET_RUNS_JOURNAL": self.runs_journal,
             "LENET_TRAINING": self.training,
+            "RAY_ADDRESS": self.ray_address,
             "LENET_KEEP_VERSIONS": self.keep_versions,
         }
         return {name: str(value) for name, value in values.items() if value is not None}

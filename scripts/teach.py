@@ -2,6 +2,7 @@
 
     python scripts/teach.py my-digits/ --output models-mine/lenet5-mine.keras
     python scripts/teach.py my-digits/ --output mine.keras --model models/lenet_bn.keras --json
+    RAY_ADDRESS=head:6379 python scripts/teach.py my-digits/ --output mine.keras --ray
 
 FOLDER is in the ImageFolder layout Keras reads: subfolders 0 ... 9 of images (PNG, JPEG, GIF,
 BMP, WebP, TIFF), each read as an upload is, all its ink one digit. The fine-tune is the one
@@ -11,16 +12,20 @@ accuracy on the folder's digits that each fine-tune did not see (cross-validated
 """
 
 import argparse
+import dataclasses
 import sys
+from pathlib import Path
 
 import _path  # noqa: F401
 
 from lenet.cli import (
     add_config_arguments,
     add_mnist_argument,
+    add_ray_argument,
     config_from_args,
     print_json,
     run_main,
+    run_on_ray,
     settings_from_args,
 )
 from lenet.jobs.catalog import Catalog
@@ -37,6 +42,7 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     add_config_arguments(parser, TeachConfig, skip=("collection", "base_model"))
     add_mnist_argument(parser)
+    add_ray_argument(parser)
     args = parser.parse_args()
     config = config_from_args(TeachConfig, args, collection=args.folder, base_model=args.model or "")
     settings = settings_from_args(args)
@@ -44,6 +50,9 @@ def main():
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
     base_path = args.model or Catalog(settings).default_path
+    if args.ray:  # recorded as a run: named after the folder, as a collection is
+        config = dataclasses.replace(config, collection=Path(args.folder).resolve().name)
+        return run_on_ray(settings, config, args.output, kind="teach", inputs=(base_path, x_own, y_own))
     result, _ = teach_and_save(settings, base_path, x_own, y_own, config, args.output)
     figures = {**result.figures(), "output": args.output, "skipped": len(skipped)}
     if args.json:

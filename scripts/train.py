@@ -3,6 +3,7 @@
 python scripts/train.py --architecture lenet5 --epochs 1
 python scripts/train.py --architecture lenet_bn --epochs 30 --output models/lenet_bn.keras
 python scripts/train.py --architecture lenet5_1998            # the paper's network, its own recipe
+RAY_ADDRESS=head:6379 python scripts/train.py --ray --epochs 3   # the job as a task on a Ray cluster
 
 An architecture with a recipe of its own (lenet5_1998) starts from it; flags still override it.
 """
@@ -12,7 +13,15 @@ import datetime
 
 import _path  # noqa: F401
 
-from lenet.cli import add_config_arguments, add_mnist_argument, config_from_args, run_main, settings_from_args
+from lenet.cli import (
+    add_config_arguments,
+    add_mnist_argument,
+    add_ray_argument,
+    config_from_args,
+    run_main,
+    run_on_ray,
+    settings_from_args,
+)
 from lenet.jobs.pipeline import train_and_save
 from lenet.nets.training import TrainConfig, default_config
 
@@ -22,12 +31,15 @@ def main():
     add_config_arguments(parser, TrainConfig)
     parser.add_argument("--output", help="model file to write (default: DATA_DIR/models/ARCH-TIME.keras)")
     add_mnist_argument(parser)
+    add_ray_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     chosen, _ = parser.parse_known_args()
     parser.set_defaults(**default_config(chosen.architecture).to_dict())
     args = parser.parse_args()
     train_config = config_from_args(TrainConfig, args)
     settings = settings_from_args(args)
+    if args.ray:
+        return run_on_ray(settings, train_config, args.output)
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     output = args.output or settings.trained_dir / f"{train_config.architecture}-{stamp}.keras"

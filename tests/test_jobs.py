@@ -4,12 +4,9 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from conftest import ROOT
 
 from lenet.config import Settings
 from lenet.jobs import supervisor
@@ -118,31 +115,3 @@ def test_training_switched_off_starts_nothing(settings, data_dir):
     with pytest.raises(supervisor.TrainingDisabled):
         supervisor.start_training(settings, TINY)
     assert RunStore.of(settings).runs() == []
-
-
-def test_queued_runs_wait_for_a_worker_which_runs_them(settings, data_dir):
-    queueing = dataclasses.replace(settings, training="queue")
-    store = RunStore.of(settings)
-    run_id = supervisor.start_training(queueing, TINY, activate_when_done=True)
-    time.sleep(1)
-    assert store.run(run_id).status == Status.QUEUED and not store.run(run_id).pid
-    assert supervisor.reconcile(store) == []  # waiting is not dying
-    worker = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "worker.py"), "--once"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **settings.environment()},
-    )
-    assert worker.returncode == 0, worker.stderr[-2000:]
-    run = store.run(run_id)
-    assert run.status == Status.FINISHED and run.host and run.device and run.outcome.startswith(f"kept {DEFAULT}")
-
-
-def test_a_queued_run_can_be_cancelled(settings, data_dir):
-    queueing = dataclasses.replace(settings, training="queue")
-    store = RunStore.of(settings)
-    run_id = supervisor.start_training(queueing, TINY)
-    supervisor.stop(store, run_id)
-    assert store.run(run_id).status == Status.FAILED and "Cancelled" in store.run(run_id).error
-    assert supervisor.start_training(queueing, TINY)  # the queue is free again

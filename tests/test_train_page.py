@@ -101,3 +101,22 @@ def test_password_mode_unlocks_with_the_right_password_only(data_dir, monkeypatc
     app.sidebar.button(key="unlock").click().run()
     assert "Start" in labels(app)
     assert RunStore.of(Settings.from_env()).runs() == []
+
+
+def test_a_run_on_a_ray_cluster_names_its_node_and_device(data_dir, monkeypatch):
+    monkeypatch.setenv("LENET_TRAINING", "ray")
+    monkeypatch.setenv("RAY_ADDRESS", "head:6379")
+    store = RunStore.of(Settings.from_env())
+    run_id = store.create_run({"architecture": "lenet5", "epochs": 1, "batch_size": 128}, False)
+    store.update(run_id, cluster="head:6379", heartbeat=time.time())
+    app = train_page()  # submitted, no node has it yet
+    assert not app.exception
+    assert "the Ray cluster at head:6379" in " ".join(c.value for c in app.caption)
+    store.update(run_id, status=Status.RUNNING, pid=123, started=time.time(), heartbeat=time.time())
+    store.update(run_id, host="gpu-box (10.0.0.7, node 1a2b3c4d)", device="GPU: NVIDIA H200")
+    app = train_page()
+    assert not app.exception
+    assert "Ray node gpu-box (10.0.0.7, node 1a2b3c4d), GPU: NVIDIA H200" in " ".join(c.value for c in app.caption)
+    store.update(run_id, heartbeat=time.time() - 60)  # nobody watches it any more (the app restarted)
+    app = train_page()
+    assert store.run(run_id).status == Status.FAILED and "watched it" in store.run(run_id).error

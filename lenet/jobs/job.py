@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import keras
 
@@ -105,25 +106,35 @@ def run_job(settings, run_id):
     run = store.run(run_id)
     # SIGTERM (a server shutting down, `kill`) stops like the Stop button: the model is kept.
     signal.signal(signal.SIGTERM, lambda *_: store.request_stop(run_id))
+    metadata = work(settings, store, run, host=this_host())
+    finish(settings, store, run, metadata)
+    return run_id
+
+
+def work(settings, store, run, host, inputs=None):
+    """Train or teach `run` and save its model as a version in `settings.trained_dir`; returns
+    its model card. The part of a job that a process here and a task on a Ray node share:
+    `store` is the runs database, or what a node has of it (`lenet.jobs.onray`); `inputs`, for a
+    teaching run, are what it starts from `(base model path, images, labels)` when they come
+    from elsewhere (default: this installation's catalog and collection)."""
     store.update(
-        run_id,
+        run.id,
         status=Status.STOPPING if run.stop_requested else Status.RUNNING,
         started=time.time(),
         heartbeat=time.time(),
         pid=os.getpid(),
-        host=this_host(),
+        host=host,
         device=describe_device(),
     )
-    phase = lambda name, fraction=None, **facts: store.update(run_id, phase=name, phase_progress=fraction, **facts)
+    phase = lambda name, fraction=None, **facts: store.update(run.id, phase=name, phase_progress=fraction, **facts)
     annotate = lambda metadata: {
         "run_id": run.id,
         "partial": store.stop_requested(run.id),
         "stopped_early": store.stop_requested(run.id) or metadata.get("stopped_early", False),
     }
-    body = teach_collection if run.kind == "teach" else train_network
-    metadata = body(settings, store, run, annotate, phase)
-    finish(settings, store, run, metadata)
-    return run_id
+    if run.kind == "teach":
+        return teach_collection(settings, store, run, annotate, phase, inputs or teach_inputs(settings, run))
+    return train_network(settings, store, run, annotate, phase)
 
 
 def finish(settings, store, run, metadata):
@@ -157,14 +168,22 @@ def train_network(settings, store, run, annotate, phase):
     return metadata
 
 
-def teach_collection(settings, store, run, annotate, phase):
-    """A teaching run: the chosen model fine-tuned on a collection; returns the model card."""
+def teach_inputs(settings, run):
+    """What a teaching run starts from here: `(base model path, images, labels)` of its config's
+    base model (default: the served one) and collection."""
     config = TeachConfig.from_dict(run.config)
     catalog = Catalog(settings)
     base = catalog.find(config.base_model) if config.base_model else catalog.active()
     if base is None:
         raise TeachRefused(f"There is no model called {config.base_model!r} to start from.")
     x_own, y_own = Collections(settings.collections_dir).get(config.collection).arrays()
+    return base.path, x_own, y_own
+
+
+def teach_collection(settings, store, run, annotate, phase, inputs):
+    """A teaching run: the model at `inputs[0]` fine-tuned on the digits `inputs[1:]`; returns the model card."""
+    config = TeachConfig.from_dict(run.config)
+    base_path, x_own, y_own = inputs
     check_teachable(y_own)
     phases = 1 + phases_of_held_out(config, len(y_own))
     store.update(
@@ -175,15 +194,15 @@ def teach_collection(settings, store, run, annotate, phase):
         recipe="fine-tune with MNIST replay",
     )
     reporter = ProgressReporter(store, run.id, config.steps, config.batch_size, phases)
-    output = settings.trained_dir / f"{base.name.split('-')[0]}-{folder_name(config.collection)}-run{run.id}.keras"
+    name = f"{Path(base_path).stem.split('-')[0]}-{folder_name(config.collection)}-run{run.id}"
     phase("loading MNIST to replay beside your digits")
     _, metadata = teach_and_save(
         settings,
-        base.path,
+        base_path,
         x_own,
         y_own,
         config,
-        output,
+        settings.trained_dir / f"{name}.keras",
         callbacks=[reporter],
         stop=lambda: store.stop_requested(run.id),
         annotate=annotate,

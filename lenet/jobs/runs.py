@@ -63,6 +63,7 @@ class Run:
     outcome: str | None = None  # what became of the model (activated, or kept and why)
     phase: str | None = None  # what the job is doing now: "loading MNIST", "compiling the network", "training"...
     phase_progress: float | None = None  # how far into that phase, 0-1, where the job can tell
+    cluster: str | None = None  # the Ray cluster running it (its address); None: a process on this host
 
     @property
     def silent_for(self):
@@ -96,14 +97,14 @@ RUN_COLUMNS = [field.name for field in dataclasses.fields(Run)]
 METRIC_COLUMNS = [field.name for field in dataclasses.fields(Metric)]
 
 # The schema, written out; `Run` and `Metric` are its rows (a test checks they agree). Version 2
-# added the runs' phase columns.
+# added the runs' phase columns, version 3 the Ray cluster a run went to.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, status TEXT NOT NULL, kind TEXT NOT NULL, config TEXT NOT NULL,
     activate_when_done INTEGER NOT NULL, created REAL NOT NULL, started REAL, finished REAL, heartbeat REAL,
     pid INTEGER, host TEXT, device TEXT, recipe TEXT, epochs INTEGER, steps_per_epoch INTEGER, train_images INTEGER,
     stop_requested INTEGER NOT NULL, test_accuracy REAL, test_loss REAL, model_name TEXT, log_path TEXT,
-    log_tail TEXT, error TEXT, outcome TEXT, phase TEXT, phase_progress REAL
+    log_tail TEXT, error TEXT, outcome TEXT, phase TEXT, phase_progress REAL, cluster TEXT
 );
 CREATE TABLE IF NOT EXISTS metrics (
     kind TEXT NOT NULL, logged REAL NOT NULL, epoch INTEGER NOT NULL, step INTEGER NOT NULL, progress REAL NOT NULL,
@@ -111,7 +112,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, PRIMARY KEY (run_id, seq)
 );
 """
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _migrate(db):
@@ -228,18 +229,6 @@ class RunStore:
                 [_to_row(getattr(run, n)) for n in names],
             )
             return cursor.lastrowid
-
-    def claim_next(self, pid, host):
-        """Mark the oldest queued run as taken by worker `pid` on `host`; return its id or None."""
-        with self._transaction() as db:
-            row = db.execute(
-                "SELECT id FROM runs WHERE status = 'queued' AND pid IS NULL ORDER BY id LIMIT 1"
-            ).fetchone()
-            if row:
-                db.execute(
-                    "UPDATE runs SET pid = ?, host = ?, heartbeat = ? WHERE id = ?", (pid, host, time.time(), row[0])
-                )
-        return row[0] if row else None
 
     def update(self, run_id, **fields):
         unknown = set(fields) - set(RUN_COLUMNS)

@@ -3,8 +3,8 @@
 `start_training()` records a queued run and launches `python -m lenet.jobs.job RUN_ID` in a new
 session, so the job outlives the web page, its reruns and its server's script threads. A job
 that dies is found by `reconcile()`: its run is marked failed with the tail of its log, and
-the active model was never touched. With `Settings.training == "queue"` runs only wait in the
-database, and `work()` (scripts/worker.py) runs them on another machine sharing the data folder.
+the active model was never touched. With `Settings.training == "ray"` the same job runs as a
+task on a Ray cluster instead (`lenet.jobs.onray`), watched from this process.
 """
 
 import os
@@ -20,7 +20,9 @@ from lenet.jobs.runs import RunStore, Status, this_host
 
 LOG_TAIL_LINES = 40
 STALE_AFTER_S = 600  # a running job silent this long is considered dead even if its pid lives
+WATCHER_SILENT_S = 15  # a Ray run's watcher writes its heartbeat every second: silence means the app stopped
 KILLED = "The training process ended without finishing (killed or crashed)."
+WATCHER_GONE = "The app process that watched it on the Ray cluster ended (restarted or crashed)."
 
 
 class TrainingDisabled(Refused):
@@ -29,18 +31,21 @@ class TrainingDisabled(Refused):
 
 def start_training(settings, config, activate_when_done=False, kind="train", store=None):
     """Record a run of `config` (a `TrainConfig`, or a `TeachConfig` for kind 'teach') and
-    launch its job; returns the run id. In 'queue' mode the run waits for a worker.
+    launch its job; returns the run id. In 'ray' mode the job is a task on the Ray cluster.
 
     Raises `RunInProgress` when a run is already queued or running, `TrainingDisabled` when
-    the settings switch training off.
+    the settings switch training off or the cluster can't take the job (its message says why).
     """
     if settings.training == "off":
         raise TrainingDisabled("Training is switched off on this server (LENET_TRAINING=off).")
     store = store or RunStore.of(settings)
     reconcile(store)
+    if settings.training == "ray":
+        from lenet.jobs import onray  # Ray is imported only where jobs go to a cluster
+
+        return onray.start(settings, store, config, activate_when_done, kind)
     run_id = store.create_run(config.to_dict(), activate_when_done, kind)
-    if settings.training == "on":
-        launch(settings, run_id, store)
+    launch(settings, run_id, store)
     return run_id
 
 
@@ -65,7 +70,7 @@ def launch(settings, run_id, store):
 def stop(store, run_id):
     """Ask a run to stop after its current batch; what it learned so far is kept.
 
-    A run still waiting in the queue is cancelled outright.
+    A run still waiting for a Ray node to start it is cancelled outright.
     """
     run = store.run(run_id)
     if run and run.status == Status.QUEUED and not run.pid:
@@ -81,16 +86,21 @@ def reconcile(store, runs=None):
     """
     marked = []
     for run in runs if runs is not None else store.runs():
-        if not run.status.active or not run.pid:
-            continue  # queued runs without a pid wait to be launched here or claimed by a worker
-        if run.silent_for < STALE_AFTER_S and (run.host != this_host() or process_alive(run.pid)):
+        if not run.status.active:
+            continue
+        if run.cluster:  # watched by an app process (this one or a replica), which writes its heartbeat
+            if run.silent_for < WATCHER_SILENT_S:
+                continue
+        elif not run.pid:
+            continue  # just recorded: its process is being launched
+        elif run.silent_for < STALE_AFTER_S and (run.host != this_host() or process_alive(run.pid)):
             continue  # alive here, or another machine's job that still reports
         store.update(
             run.id,
             status=Status.FAILED,
             finished=time.time(),
             log_tail=log_tail(run.log_path),
-            error=run.error or KILLED,
+            error=run.error or (WATCHER_GONE if run.cluster else KILLED),
         )
         marked.append(run.id)
     return marked
@@ -122,21 +132,3 @@ def log_tail(path, lines=LOG_TAIL_LINES):
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-def work(settings, store=None, poll_s=2.0, once=False):
-    """Run queued runs one after another (a training worker); with `once`, just the next one."""
-    store = store or RunStore.of(settings)
-    while True:
-        reconcile(store)
-        run_id = store.claim_next(os.getpid(), this_host())
-        if run_id is not None:
-            print(f"run {run_id}: starting", flush=True)
-            launch(settings, run_id, store).wait()
-            print(f"run {run_id}: {store.run(run_id).status.value}", flush=True)
-            if once:
-                return run_id
-        elif once:
-            return None
-        else:
-            time.sleep(poll_s)

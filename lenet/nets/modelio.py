@@ -6,6 +6,7 @@ data checksums, library versions and creation time.
 """
 
 import datetime
+import hashlib
 import importlib.metadata
 import platform
 import zipfile
@@ -91,6 +92,19 @@ def save_model(model, path, metadata):
         metadata = {**metadata, "name": metadata.get("name") or path.stem, "keras_sha256": sha256_of(tmp_model)}
         with atomic_file(metadata_path(path)) as tmp_meta:
             write_json(tmp_meta, metadata)
+    return metadata
+
+
+def write_model_files(path, model_bytes, metadata):
+    """Write a model saved elsewhere (its .keras bytes and its card) at `path`, atomically and in
+    `save_model`'s order: the card first, the model file last, so the catalog (which lists .keras
+    files) shows the version only once both are whole."""
+    path = Path(path)
+    metadata = {**metadata, "name": path.stem, "keras_sha256": hashlib.sha256(model_bytes).hexdigest()}
+    with atomic_file(metadata_path(path)) as tmp_meta:
+        write_json(tmp_meta, metadata)
+    with atomic_file(path) as tmp_model:
+        Path(tmp_model).write_bytes(model_bytes)
     return metadata
 
 
