@@ -97,7 +97,11 @@ def images_line(run):
 
 def describe(run):
     """'lenet5', or 'teaching “my digits”'."""
-    return f"teaching “{run.config.get('collection')}”" if run.kind == "teach" else run.config.get("architecture")
+    return (
+        f"teaching “{str(run.config.get('collection')).rsplit('/', 1)[-1]}”"  # the name, not its owner's id
+        if run.kind == "teach"
+        else run.config.get("architecture")
+    )
 
 
 def live_view(run_id):

@@ -94,7 +94,7 @@ def start_run(values, activate):
 
 
 def describe_kind(run):
-    return f"teach {run.config.get('collection', '')}" if run.kind == "teach" else ""
+    return f"teach {str(run.config.get('collection', '')).rsplit('/', 1)[-1]}" if run.kind == "teach" else ""
 
 
 def latest_outcome(runs):

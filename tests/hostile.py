@@ -96,6 +96,14 @@ def photo_3000x4000():
     return encode(Image.fromarray(np.clip(paper_level - ink * 0.75, 0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
+def zip_of(entries, compression=zipfile.ZIP_DEFLATED):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
 def make_corpus(folder):
     good_png = encode(digit_image("7"), "PNG")
     good_jpeg = encode(digit_image("7", "RGB"), "JPEG", quality=90)
