@@ -263,12 +263,7 @@ def test_a_class_collection_is_off_unless_the_host_names_one_and_takes_anyones_d
     teacher = Collections(server.collections_dir, "e" * 16, class_name="Class 5B", teacher=True)
     keep_fours(pupil.get("class 5b"), 2)
     assert pupil.names() == ["Class 5B"]
-    for action in (
-        lambda c: c.digits(),
-        lambda c: c.to_zip(),
-        lambda c: c.add_zip(b"PK"),
-        lambda c: c.delete("x"),
-    ):
+    for action in (lambda c: c.digits(), lambda c: c.to_zip(), lambda c: c.add_zip(b"PK"), lambda c: c.delete("x")):
         with pytest.raises(CollectionRefused, match="not yours"):
             action(pupil.get("Class 5B"))
     assert len(teacher.get("Class 5B").digits()) == 2
