@@ -189,7 +189,7 @@ def start_teaching(config, activate):
         run_id = supervisor.start_training(
             state.settings(), config, activate_when_done=activate, kind="teach", store=runview.store()
         )
-    except (RunInProgress, supervisor.TrainingDisabled) as busy:
+    except (RunInProgress, supervisor.TrainingDisabled, RunsUnavailable) as busy:
         st.warning(str(busy))
         return
     st.session_state[state.TEACHING_RUN] = run_id

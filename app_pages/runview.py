@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages import state
 from lenet.config import MNIST_TRAIN_IMAGES
 from lenet.jobs import supervisor
-from lenet.jobs.runs import RunStore, Status
+from lenet.jobs.runs import RunStore, RunsUnavailable, Status
 from lenet.nets.devices import describe_device
 from lenet.nets.training import TrainConfig, fit_size
 
@@ -106,6 +106,13 @@ def describe(run):
 
 def live_view(run_id):
     """Polled every second: status, progress and curves of the run in progress."""
+    try:
+        _live_view(run_id)
+    except RunsUnavailable as broken:  # damaged while it was being watched
+        st.error(str(broken))
+
+
+def _live_view(run_id):
     runs = store()
     run = runs.run(run_id)
     if run is not None and supervisor.reconcile(runs, [run]):  # its process died: say so within a second

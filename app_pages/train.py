@@ -235,26 +235,34 @@ def export_controls(info):
 
 # ---------------------------------------------------------------------------- page
 
-st.title("Train")
-try:
+
+def page():
     supervisor.reconcile(store())
     active = store().active_run()
+    controls(active)
+    if active is not None:
+        st.fragment(runview.live_view, run_every=1.0)(active.id)
+    elif store().runs():
+        latest_outcome(store().runs())
+    elif state.settings().training == "queue":
+        st.caption(
+            "No run in progress. Runs are queued for a training worker on another machine "
+            "(scripts/worker.py); their progress shows here live."
+        )
+    else:
+        st.caption(
+            f"No run in progress. Training runs on {runview.device_line()} in a process of its own: "
+            "it goes on when you leave this page, and everyone who opens it sees it live."
+        )
+    history(active)
+
+
+st.title("Train")
+try:
+    page()
 except RunsUnavailable as broken:
     st.error(str(broken))
-    st.stop()
-controls(active)
-if active is not None:
-    st.fragment(runview.live_view, run_every=1.0)(active.id)
-elif store().runs():
-    latest_outcome(store().runs())
-elif state.settings().training == "queue":
-    st.caption(
-        "No run in progress. Runs are queued for a training worker on another machine "
-        "(scripts/worker.py); their progress shows here live."
-    )
-else:
-    st.caption(
-        f"No run in progress. Training runs on {runview.device_line()} in a process of its own: "
-        "it goes on when you leave this page, and everyone who opens it sees it live."
-    )
-history(active)
+    # Whoever may train can still unlock: the database is theirs to move aside.
+    if state.settings().training != "off" and not access.may_train():
+        with st.sidebar:
+            password_gate()

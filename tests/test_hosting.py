@@ -300,3 +300,46 @@ def test_a_session_keeps_at_most_its_rate(server, monkeypatch):
     assert not app.exception
     assert "You kept 2 digits in the last minute" in app.error[0].value
     assert mine(app).get("my digits").counts()[1] == 2
+
+
+# ---------------------------------------------------------------------------- damaged files
+
+
+def scramble_after_first_page(data):
+    return data[:4096] + os.urandom(len(data) - 4096)
+
+
+DAMAGES = {
+    "scrambled after the first page": scramble_after_first_page,
+    "cut in half": lambda data: data[: len(data) // 2],
+}
+PAGES = ("app_pages/draw.py", "app_pages/digits.py", "app_pages/train.py", "app_pages/about.py")
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_every_shared_file_damaged_at_once_leaves_every_page_up(server, monkeypatch, damage):
+    from lenet.jobs.runs import Metric
+
+    monkeypatch.setenv("LENET_TRAINING_PASSWORD", "correct horse")
+    store = RunStore.of(server)
+    run_id = store.create_run({"architecture": "lenet5", "epochs": 1})
+    store.add_metrics(run_id, [Metric("batch", 0.0, 0, step, step / 500, loss=1.0) for step in range(2000)])
+    store.update(run_id, status="done", model_name="lenet5-run1")
+    server.trained_dir.mkdir(parents=True)
+    shutil.copy(Catalog(server).find("lenet5").path, server.trained_dir / "lenet5-run1.keras")
+    Catalog(server).activate("lenet5-run1")
+    app = app_on()
+    keep_fours(mine(app).get("my digits"), 6)
+    broken = [server.runs_path, server.trained_dir / "lenet5-run1.keras", server.active_file]
+    broken += sorted(server.collections_dir.rglob("*.png"))[:4]
+    assert server.runs_path.stat().st_size > 3 * 4096
+    for path in broken:
+        path.write_bytes(DAMAGES[damage](path.read_bytes()) if path.stat().st_size > 4096 else os.urandom(64))
+    for page in PAGES:
+        app.switch_page(page).run()
+        assert not app.exception, (page, app.exception)
+    app.switch_page("app_pages/train.py").run()
+    assert "can't be read" in texts(app) and "move the file aside" in texts(app)  # the Train page's own message
+    assert app.sidebar.text_input(key="training_password")  # a trainer can still unlock
+    app.switch_page("app_pages/digits.py").run()
+    assert "**4** · " in texts(app)  # the undamaged digits are still shown
