@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from handwriting import paper
 from hostile import zip_of
 from streamlit.testing.v1 import AppTest
 
-from app_pages.access import LONGEST_WAIT_S, PasswordThrottle
+from app_pages.access import FREE_ATTEMPTS, LONGEST_WAIT_S, PasswordThrottle
 from benchmarks.samples import just_under_the_pixel_cap
 from lenet.config import Settings
 from lenet.jobs.catalog import Catalog
@@ -109,16 +110,44 @@ def test_a_hundred_wrong_passwords_take_more_than_a_minute():
     assert throttle.wait_left("10.0.0.7") == 0 and LONGEST_WAIT_S == 60
 
 
-def test_the_train_page_makes_a_guesser_wait(server, monkeypatch):
+def test_the_train_page_makes_a_guesser_wait_and_lets_the_right_password_through(server, monkeypatch):
     monkeypatch.setenv("LENET_TRAINING_PASSWORD", "correct horse")
     app = app_on("app_pages/train.py")
-    for _ in range(6):
+    for _ in range(FREE_ATTEMPTS + 1):  # the last one waited 1 s before it was checked
         app.sidebar.text_input(key="training_password").input("wrong").run()
         app.sidebar.button(key="unlock").click().run()
-    assert "Too many wrong passwords" in app.sidebar.error[0].value
-    app.sidebar.text_input(key="training_password").input("correct horse").run()
-    app.sidebar.button(key="unlock").click().run()
-    assert "Start" not in [b.label for b in app.sidebar.button]  # even the right one waits its turn
+        assert app.sidebar.error[0].value == "Wrong password."
+    # Someone else behind the same address: not refused, checked after the wait (2 s now).
+    trainer = app_on("app_pages/train.py")
+    trainer.sidebar.text_input(key="training_password").input("correct horse").run()
+    started = time.monotonic()
+    trainer.sidebar.button(key="unlock").click().run()
+    assert time.monotonic() - started >= 1.5  # the guess before it made it wait its turn
+    assert "Start" in [b.label for b in trainer.sidebar.button]
+
+
+def test_parallel_guesses_from_one_address_are_checked_one_wait_apart():
+    now, checked = [0.0], []
+    throttle = PasswordThrottle(clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    for _ in range(10):
+        throttle.attempt("10.0.0.7", lambda: checked.append(now[0]) or False)
+    assert checked[FREE_ATTEMPTS] - checked[FREE_ATTEMPTS - 1] >= 1 and checked[-1] >= 2**6
+    assert throttle.attempt("10.0.0.7", lambda: True) and throttle.wait_left("10.0.0.7") == 0
+
+
+class Context:
+    def __init__(self, ip, headers):
+        self.ip_address, self.headers, self.cookies = ip, headers, {}
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_the_client_address_comes_from_the_proxy_header_only_when_the_host_says_so(monkeypatch, trusted):
+    from app_pages import visitor
+
+    monkeypatch.setattr(visitor.st, "context", Context("127.0.0.1", {"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}))
+    settings = Settings(trusted_proxy=trusted)
+    assert visitor.client_address(settings) == ("203.0.113.9" if trusted else "127.0.0.1")
+    assert Settings.from_env({"LENET_TRUSTED_PROXY": "on"}).trusted_proxy and not Settings.from_env({}).trusted_proxy
 
 
 @pytest.mark.slow
