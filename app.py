@@ -5,6 +5,7 @@ import sys
 import streamlit as st
 
 from app_pages.process import configure_process
+from app_pages.visitor import remember_visitor
 
 configure_process()
 st.set_page_config(page_title="LeNet Studio", page_icon="✍️", layout="wide")
@@ -16,6 +17,7 @@ pages = [
     st.Page("app_pages/about.py", title="About", icon=":material/info:"),
 ]
 navigation = st.navigation(pages)
+remember_visitor()  # the browser keeps its private owner id (its collections are its own)
 # A cold server imports TensorFlow and loads the model first (seconds): the title, the pages and
 # what is happening are on screen before that, not a blank page.
 # The slot is made on every run, filled only on a cold one: the page's elements then keep their

@@ -3,9 +3,13 @@
 Set by `Settings.training` and `Settings.training_password` (the environment or Streamlit
 secrets). The check runs again on every Start, Stop, Activate and Delete, so no widget, query
 parameter or session value can do what the settings forbid. Wrong passwords cost a growing
-wait, counted per client address across all its sessions.
+wait, counted per client address across all its sessions (the socket's address, or the proxy's
+header only where the host says a proxy is in front: `Settings.trusted_proxy`). The wait delays
+the next check from that address rather than refusing it: a right password behind the same NAT
+as a guesser gets through, after at most one wait.
 """
 
+import contextlib
 import hashlib
 import hmac
 import threading
@@ -14,6 +18,7 @@ import time
 import streamlit as st
 
 from app_pages.state import TRAINING_UNLOCKED, settings
+from app_pages.visitor import client_address
 
 FREE_ATTEMPTS = 3  # wrong passwords before the waits begin
 LONGEST_WAIT_S = 60
@@ -36,10 +41,23 @@ class PasswordThrottle:
     """After `FREE_ATTEMPTS` wrong passwords from one client, each attempt must wait twice as
     long as the last (1, 2, 4 ... up to `LONGEST_WAIT_S` seconds); a right one clears it."""
 
-    def __init__(self, clock=time.monotonic):
-        self.clock = clock
-        self.failures, self.next_allowed = {}, {}
+    def __init__(self, clock=time.monotonic, sleep=time.sleep):
+        self.clock, self.sleep = clock, sleep
+        self.failures, self.next_allowed, self.turns = {}, {}, {}
         self.lock = threading.Lock()
+
+    def attempt(self, client, check):
+        """`check()` (True for a right password) once this client's wait is over, one attempt
+        per client at a time (parallel sessions don't guess faster); returns what it said."""
+        with self.lock:
+            turn = self.turns.setdefault(client, threading.Lock())
+        with turn:
+            wait = self.wait_left(client)
+            if wait > 0:
+                self.sleep(wait)
+            ok = bool(check())
+            self.record(client, ok)
+            return ok
 
     def wait_left(self, client):
         with self.lock:
@@ -63,15 +81,15 @@ def throttle():
 
 
 def unlock(attempt, current=None):
-    """Check a password: returns (unlocked, message). Remembers a right one in this session."""
+    """Check a password: returns (unlocked, message). Remembers a right one in this session.
+    After wrong ones from this address, the check waits its turn (a spinner says why)."""
     password = (current or settings()).training_password
-    address = st.context.ip_address
-    client = address if isinstance(address, str) else "local"  # None on localhost
+    client = client_address(current)
+    check = lambda: bool(password) and hmac.compare_digest(attempt.encode(), password.encode())
     wait = throttle().wait_left(client)
-    if wait > 0:
-        return False, f"Too many wrong passwords: try again in {wait:.0f} s."
-    ok = bool(password) and hmac.compare_digest(attempt.encode(), password.encode())
-    throttle().record(client, ok)
+    note = f"Wrong passwords were tried from your address: checking in {wait:.0f} s..."
+    with st.spinner(note, show_time=True) if wait > 0 else contextlib.nullcontext():
+        ok = throttle().attempt(client, check)
     if ok:
         st.session_state[TRAINING_UNLOCKED] = _fingerprint(password)
     return ok, "" if ok else "Wrong password."

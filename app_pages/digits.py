@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages import access, forms, panels, runview, serving, state
+from app_pages import access, forms, panels, runview, serving, state, uploads
 from lenet.datasets.derived import made_sets
 from lenet.images.pictures import contact_sheet
 from lenet.jobs import supervisor
 from lenet.jobs.runs import RunInProgress, RunsUnavailable, Status
 from lenet.nets.modelio import ModelFileError
-from lenet.people.collection import CollectionRefused, folder_name
+from lenet.people.collection import CHANGE, READ, CollectionRefused, folder_name
 from lenet.people.teach import TeachConfig, TeachRefused, check_teachable
 
 SHOWN_PER_DIGIT = 40
@@ -93,9 +93,10 @@ def digits_tab(collection, images, labels):
         placeholder="#",
         format_func=lambda i: f"#{i} (a {kept[i].label})",
     )
-    if index is not None and st.button("Delete it", key="d_delete"):
-        collection.delete(kept[index].id)
-        st.rerun()
+    if index is not None and st.button("Delete it", key="d_delete", disabled=not collection.may(CHANGE)):
+        with panels.refusals_shown():
+            collection.delete(kept[index].id)
+            st.rerun()
 
 
 def models_tab(images, labels):
@@ -175,7 +176,7 @@ def teach_tab(collection, labels):
         st.error(str(broken))
         return
     if st.button("Teach the model my digits", type="primary", key="d_teach", disabled=active is not None):
-        start_teaching(TeachConfig(**values, collection=collection.name, base_model=base.name), activate)
+        start_teaching(TeachConfig(**values, collection=collection.reference, base_model=base.name), activate)
     if active is not None:
         st.fragment(runview.live_view, run_every=1.0)(active.id)
 
@@ -188,7 +189,7 @@ def start_teaching(config, activate):
         run_id = supervisor.start_training(
             state.settings(), config, activate_when_done=activate, kind="teach", store=runview.store()
         )
-    except (RunInProgress, supervisor.TrainingDisabled) as busy:
+    except (RunInProgress, supervisor.TrainingDisabled, RunsUnavailable) as busy:
         st.warning(str(busy))
         return
     st.session_state[state.TEACHING_RUN] = run_id
@@ -227,6 +228,9 @@ def taught_outcome():
 
 
 def files_tab(collection):
+    if not collection.may(CHANGE):
+        st.info(f"Only whoever may train adds zips to “{collection.name}”.")
+        return
     if collection.digits():
         st.download_button(
             "Download as a zip (one folder per digit)",
@@ -238,7 +242,7 @@ def files_tab(collection):
     archive = st.file_uploader("Add digits from a zip (folders 0 ... 9 of images)", type=["zip"], key="d_zip")
     if archive is not None and st.button("Add these digits", key="d_add_zip"):
         try:
-            added, skipped = collection.add_zip(archive.getvalue())
+            added, skipped = collection.add_zip(archive.getvalue(), cancelled=uploads.session_gone())
         except CollectionRefused as refusal:
             st.error(str(refusal))
             return
@@ -257,6 +261,12 @@ if choice == LEARNED:
     st.stop()
 collection = panels.collections().get(choice)
 taught_outcome()
+if not collection.may(READ):
+    st.info(
+        f"“{collection.name}” is this class's collection: keep your digits in it from the Draw page. "
+        "Only whoever may train (the teacher) sees, downloads and teaches it."
+    )
+    st.stop()
 images, labels = collection.arrays()
 if not len(labels):
     st.info(

@@ -13,7 +13,6 @@ from app_pages import panels, serving, state, uploads
 from lenet.config import CANVAS_SIZE, DEFAULT_BRUSH
 from lenet.images.files import EXTENSIONS
 from lenet.images.pictures import draw_boxes
-from lenet.images.reading import read
 
 
 def remember_threshold():
@@ -93,11 +92,8 @@ def draw_section():
             )
         st.session_state[CANVAS_NOW] = canvas.json_data
     with result_column:
-        image = canvas.image_data
         memory = panels.session_memory(model_predictor, info.version)
-        reading = (
-            read(image, model_predictor, steps_size=uploads.STEP_SIZE, memory=memory) if image is not None else None
-        )
+        image, reading = uploads.read_canvas(canvas, model_predictor, memory)  # the uploads' gate, not the component's
         if not reading or not reading.digits:
             st.metric("Prediction", "–")
             st.info("Draw a digit on the black square.")

@@ -10,13 +10,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import serving, state
+from app_pages import access, serving, state, visitor
 from app_pages.uploads import STEP_SIZE
 from lenet.config import CLASS_NAMES, NOT_A_DIGIT_BELOW
 from lenet.errors import Refused
 from lenet.images import pictures, transforms
 from lenet.nets import explain, invariance
-from lenet.people.collection import DEFAULT_NAME, CollectionRefused, Collections, check_name
+from lenet.people.collection import DEFAULT_NAME, READ, CollectionRefused, check_name
 from lenet.people.memory import Memory
 
 LOG = logging.getLogger("lenet.app")
@@ -37,7 +37,8 @@ def refusals_shown():
 
 
 def collections():
-    return Collections(state.settings().collections_dir)
+    """This browser's collections (and the class's, changeable by whoever may train)."""
+    return visitor.collections(teacher=access.may_train())
 
 
 def _remember_collection():
@@ -86,7 +87,9 @@ def session_memory(predictor, version):
     cached = st.session_state.get(state.MEMORY)
     if cached and cached[0] == key:
         return cached[1]
-    images, labels = collection.arrays() if collection.exists() else ((), ())
+    # The class collection is the class's: it is not read back to everyone who keeps into it.
+    readable = collection.exists() and collection.may(READ)
+    images, labels = collection.arrays() if readable else ((), ())
     memory = Memory.of(predictor, images, labels) if len(labels) else None
     st.session_state[state.MEMORY] = (key, memory)
     return memory
@@ -120,11 +123,16 @@ def keep_controls(digit, key):
     ):
         name = st.session_state.get(state.COLLECTION, DEFAULT_NAME)
         with refusals_shown():
+            too_many = visitor.check_keep_rate()
+            if too_many:
+                st.error(too_many)
+                return
             collection = collections().get(name)
             collection.add(digit.value if label is None else label, digit.input, digit.crop)
+            count = f" ({len(collection.digits())} kept)" if collection.may(READ) else ""
             st.toast(
-                f"Kept as a {digit.value if label is None else label} in “{collection.name}” "
-                f"({len(collection.digits())} kept). See them on the Your digits page."
+                f"Kept as a {digit.value if label is None else label} in “{collection.name}”{count}. "
+                "See them on the Your digits page."
             )
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages import state
 from lenet.config import MNIST_TRAIN_IMAGES
 from lenet.jobs import supervisor
-from lenet.jobs.runs import RunStore, Status
+from lenet.jobs.runs import RunStore, RunsUnavailable, Status
 from lenet.nets.devices import describe_device
 from lenet.nets.training import TrainConfig, fit_size
 
@@ -97,7 +97,11 @@ def images_line(run):
 
 def describe(run):
     """'lenet5', or 'teaching “my digits”'."""
-    return f"teaching “{run.config.get('collection')}”" if run.kind == "teach" else run.config.get("architecture")
+    return (
+        f"teaching “{str(run.config.get('collection')).rsplit('/', 1)[-1]}”"  # the name, not its owner's id
+        if run.kind == "teach"
+        else run.config.get("architecture")
+    )
 
 
 def where(run):
@@ -111,6 +115,13 @@ def where(run):
 
 def live_view(run_id):
     """Polled every second: status, progress and curves of the run in progress."""
+    try:
+        _live_view(run_id)
+    except RunsUnavailable as broken:  # damaged while it was being watched
+        st.error(str(broken))
+
+
+def _live_view(run_id):
     runs = store()
     run = runs.run(run_id)
     if run is not None and supervisor.reconcile(runs, [run]):  # its process died: say so within a second

@@ -21,6 +21,7 @@ TEACHING_RUN = "teaching_run"  # this session's last teaching run
 TEACHING_OFFERED = "teaching_offered"  # the teaching run whose model was offered to this session
 TRAINING_UNLOCKED = "training_unlocked_for"  # the fingerprint of the password this session gave
 USE_MEMORY = "use_memory"  # the sidebar's switch: read with the instant memory of the kept digits
+OWNER = "owner"  # this browser's private owner id (app_pages.visitor)
 MEMORY = "memory"  # (key, Memory) of this session's collection for the model it reads with
 
 FOLDERS_FILE = "folders.json"  # data folders chosen on the page (MNIST, the real writers' sets)

@@ -98,7 +98,7 @@ def start_run(values, activate):
 
 
 def describe_kind(run):
-    return f"teach {run.config.get('collection', '')}" if run.kind == "teach" else ""
+    return f"teach {str(run.config.get('collection', '')).rsplit('/', 1)[-1]}" if run.kind == "teach" else ""
 
 
 def latest_outcome(runs):
@@ -239,26 +239,35 @@ def export_controls(info):
 
 # ---------------------------------------------------------------------------- page
 
-st.title("Train")
-try:
+
+def page():
     supervisor.reconcile(store())
     active = store().active_run()
+    controls(active)
+    if active is not None:
+        st.fragment(runview.live_view, run_every=1.0)(active.id)
+    elif store().runs():
+        latest_outcome(store().runs())
+    elif state.settings().training == "ray":
+        address = state.settings().ray_address or "(RAY_ADDRESS unset)"
+        st.caption(
+            f"No run in progress. Runs go to the Ray cluster at {address}, "
+            "on a node with a free CPU (a GPU when it has one); their progress shows here live."
+        )
+    else:
+        st.caption(
+            f"No run in progress. Training runs on {runview.device_line()} in a process of its own: "
+            "it goes on when you leave this page, and everyone who opens it sees it live."
+        )
+    history(active)
+
+
+st.title("Train")
+try:
+    page()
 except RunsUnavailable as broken:
     st.error(str(broken))
-    st.stop()
-controls(active)
-if active is not None:
-    st.fragment(runview.live_view, run_every=1.0)(active.id)
-elif store().runs():
-    latest_outcome(store().runs())
-elif state.settings().training == "ray":
-    st.caption(
-        f"No run in progress. Runs go to the Ray cluster at {state.settings().ray_address or '(RAY_ADDRESS unset)'}, "
-        "on a node with a free CPU (a GPU when it has one); their progress shows here live."
-    )
-else:
-    st.caption(
-        f"No run in progress. Training runs on {runview.device_line()} in a process of its own: "
-        "it goes on when you leave this page, and everyone who opens it sees it live."
-    )
-history(active)
+    # Whoever may train can still unlock: the database is theirs to move aside.
+    if state.settings().training != "off" and not access.may_train():
+        with st.sidebar:
+            password_gate()

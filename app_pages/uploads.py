@@ -8,9 +8,9 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app_pages.serving import load_predictor
-from lenet.images.files import ImageRefused
+from lenet.images.files import ImageRefused, open_canvas
 from lenet.images.pictures import draw_boxes
-from lenet.images.reading import read_file
+from lenet.images.reading import read, read_file
 
 STEP_SIZE = 112  # px each preprocessing step is shown at
 UPLOAD_WIDTH = 320  # px an uploaded picture is shown at
@@ -34,6 +34,21 @@ def read_upload(data, model_path, model_version, model_name, _cancelled=None):
     boxes = [tuple(round(v * scale) for v in d.box) for d in reading.digits]
     picture = np.asarray(draw_boxes(shown, boxes, [d.value for d in reading.digits]))
     return picture, dataclasses.replace(reading, picture=None), None
+
+
+def read_canvas(canvas, predictor, memory=None):
+    """(picture, reading) of the drawing canvas, its bytes through the same gate as uploads
+    (`open_canvas`: PNG, the canvas's size) rather than the component's own decoder; a
+    refusal is shown in one line and gives (None, None), as an empty canvas does."""
+    data = canvas.image_bytes
+    if data is None:
+        return None, None
+    try:
+        image = open_canvas(data)
+        return image, read(image, predictor, steps_size=STEP_SIZE, memory=memory)
+    except ImageRefused as refusal:
+        st.error(str(refusal))
+        return None, None
 
 
 def session_gone():

@@ -126,12 +126,19 @@ class Settings:
     training_password: str | None = None
     keep_versions: int = 5  # stopped or failed runs' model versions kept, newest first
     folder_field: bool = True  # whoever may train may name a data folder on the server (Train page)
+    class_collection: str | None = None  # a collection everyone may keep digits in (off by default)
+    max_digits_per_collection: int = 2000
+    max_digits_per_owner: int = 5000  # one visitor's collections together
+    max_digits_total: int = 50_000  # every collection on the server
+    keeps_per_minute: int = 30  # one session's kept digits
+    trusted_proxy: bool = False  # a proxy in front sets X-Forwarded-For: the client's address comes from it
 
     def __post_init__(self):
         if self.training not in TRAINING_MODES:
             raise InvalidSetting(f"training must be one of {', '.join(TRAINING_MODES)}, not {self.training!r}.")
-        if self.keep_versions < 1:
-            raise InvalidSetting(f"keep_versions must be at least 1, not {self.keep_versions}.")
+        for name in ("keep_versions", "max_digits_per_collection", "max_digits_per_owner", "max_digits_total"):
+            if getattr(self, name) < 1:
+                raise InvalidSetting(f"{name} must be at least 1, not {getattr(self, name)}.")
 
     @classmethod
     def from_env(cls, environ=None, secrets=None):
@@ -139,6 +146,7 @@ class Settings:
         env = os.environ if environ is None else environ
         secrets = secrets or {}
         path = lambda name: Path(env[name]).expanduser() if env.get(name) else None
+        number = lambda name, secret: int(env.get(name) or secrets.get(secret) or getattr(cls, secret))
         return cls(
             data_dir=path("LENET_DATA_DIR") or cls.data_dir,
             mnist_dir=path("MNIST_DIR"),
@@ -152,6 +160,13 @@ class Settings:
             keep_versions=int(env.get("LENET_KEEP_VERSIONS") or secrets.get("keep_versions") or cls.keep_versions),
             folder_field=str(env.get("LENET_FOLDER_FIELD") or secrets.get("folder_field") or "on").lower()
             not in ("off", "0", "false", "no"),
+            class_collection=env.get("LENET_CLASS_COLLECTION") or secrets.get("class_collection") or None,
+            max_digits_per_collection=number("LENET_MAX_DIGITS_PER_COLLECTION", "max_digits_per_collection"),
+            max_digits_per_owner=number("LENET_MAX_DIGITS_PER_OWNER", "max_digits_per_owner"),
+            max_digits_total=number("LENET_MAX_DIGITS_TOTAL", "max_digits_total"),
+            keeps_per_minute=number("LENET_KEEPS_PER_MINUTE", "keeps_per_minute"),
+            trusted_proxy=str(env.get("LENET_TRUSTED_PROXY") or secrets.get("trusted_proxy") or "off").lower()
+            in ("on", "1", "true", "yes"),
         )
 
     def environment(self):
@@ -166,6 +181,7 @@ class Settings:
             "LENET_TRAINING": self.training,
             "RAY_ADDRESS": self.ray_address,
             "LENET_KEEP_VERSIONS": self.keep_versions,
+            "LENET_CLASS_COLLECTION": self.class_collection,
         }
         return {name: str(value) for name, value in values.items() if value is not None}
 
@@ -175,4 +191,5 @@ class Settings:
     runs_path = property(lambda self: self.runs_db or self.data_dir / "runs.sqlite", doc="the runs database")
     logs_dir = property(lambda self: self.data_dir / "runs", doc="one log per training job")
     cache_dir = property(lambda self: self.derived_dir or self.data_dir / "cache", doc="derived files, safe to delete")
+    owner_key = property(lambda self: self.data_dir / "owner.key", doc="signs visitors' owner cookies; keep private")
     collections_dir = property(lambda self: self.data_dir / "collections", doc="people's kept digits, by collection")

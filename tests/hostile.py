@@ -96,6 +96,63 @@ def photo_3000x4000():
     return encode(Image.fromarray(np.clip(paper_level - ink * 0.75, 0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
+def zip_of(entries, compression=zipfile.ZIP_DEFLATED):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def lying_zip(declared=1000, actual=50 * 2**20):
+    """A zip whose one member's headers say `declared` bytes but which inflates to `actual`."""
+    data = bytearray(zip_of({"7/lies.png": b"\0" * actual}))
+    local = data.index(b"PK\x03\x04")
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, local + 22, declared)
+    struct.pack_into("<I", data, central + 24, declared)
+    return bytes(data)
+
+
+def blank_pictures_zip(count, side=6300):
+    """`count` blank `side`x`side` PNGs (each within every per-file limit), a small zip."""
+    picture = huge_blank_png(side)
+    return zip_of({f"0/{i}.png": picture for i in range(count)}, zipfile.ZIP_STORED)
+
+
+def canvas_drawing(side=280, mode="RGBA"):
+    """What the canvas sends: a white 7 on black, `side` x `side`."""
+    ink = np.asarray(draw("7", size=(side, side), ink=(255,), background=(0,), mode="L"))
+    return Image.fromarray(ink).convert(mode)
+
+
+def canvas_dots(side=280, spacing=5):
+    grid = np.zeros((side, side), np.uint8)
+    grid[::spacing, ::spacing] = 255
+    return encode(Image.fromarray(grid).convert("RGBA"), "PNG")
+
+
+def forged_canvases():
+    """`[(name, bytes)]` a forged canvas message could carry instead of the canvas's own PNG."""
+    drawing = canvas_drawing()
+    return [
+        ("targa", encode(drawing, "TGA")),
+        ("pcx", encode(drawing.convert("RGB"), "PCX")),
+        ("icon", encode(drawing.resize((64, 64)), "ICO")),
+        ("jpeg", encode(drawing.convert("RGB"), "JPEG")),
+        ("bmp", encode(drawing, "BMP")),
+        ("gif", encode(drawing.convert("P"), "GIF")),
+        ("png-8900x8900", huge_blank_png(8900)),
+        ("png-280x300", encode(drawing.resize((280, 300)), "PNG")),
+        ("png-28x28", encode(drawing.resize((28, 28)), "PNG")),
+        ("png-1200x1200", encode(drawing.resize((1200, 1200)), "PNG")),
+        ("truncated", encode(drawing, "PNG")[:300]),
+        ("empty", b""),
+        ("html", b"<!doctype html><script>alert(1)</script>"),
+        ("padded-3MB", encode(drawing, "PNG") + bytes(3 * 2**20)),
+    ]
+
+
 def make_corpus(folder):
     good_png = encode(digit_image("7"), "PNG")
     good_jpeg = encode(digit_image("7", "RGB"), "JPEG", quality=90)

@@ -9,6 +9,7 @@ from handwriting import paper
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from app_pages.state import OWNER
 from app_pages.uploads import read_upload
 from benchmarks.samples import phone_photo
 from lenet.config import Settings
@@ -128,12 +129,12 @@ def test_a_wrong_answer_is_corrected_and_kept_in_the_sessions_collection(app):
     choice.set_value(7).run()  # say it is a 7, say, as a continental writer would
     next(b for b in upload_tab(app).button if b.label == "Keep this digit").click().run()
     assert not app.exception
-    kept = Collections(Settings.from_env().collections_dir).get("Ana")
+    kept = Collections(Settings.from_env().collections_dir, app.session_state[OWNER]).get("Ana")
     assert kept.counts()[7] == 1 and len(list((kept.folder / ".crops").glob("*.png"))) == 1
 
 
 def test_your_digits_shows_a_collection_and_refuses_to_teach_too_few(app):
-    collection = Collections(Settings.from_env().collections_dir).get("my digits")
+    collection = Collections(Settings.from_env().collections_dir, app.session_state[OWNER]).get("my digits")
     prepared = prepare_digits(np.asarray(paper("4", size=(200, 240))))[1][0]
     for _ in range(3):
         collection.add(4, prepared.input, prepared.crop)

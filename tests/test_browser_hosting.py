@@ -76,3 +76,47 @@ def test_a_killed_job_is_shown_failed_on_an_open_train_page(settings, mnist):
         assert store.run(run_id).status.value == "failed"
         assert "Log tail" in page.locator("body").inner_text()  # training is open here: the log is shown
     print(f"\nkill -9 of a job shown as failed on the open Train page after {shown:.2f} s")
+
+
+def sidebar_name(page, name):
+    field = page.get_by_role("textbox", name="Whose digits")
+    field.fill(name)
+    field.press("Enter")
+
+
+def test_two_visitors_cannot_see_or_read_each_others_collections(settings):
+    with running_app(settings.data_dir) as url, chromium() as browser:
+        ana = browser.new_context(viewport={"width": 1300, "height": 1000})
+        page = ana.new_page()
+        page.goto(url, timeout=120_000)
+        page.get_by_text("Draw a digit on the black square").wait_for(timeout=120_000)
+        sidebar_name(page, "Ana")
+        page.wait_for_timeout(1500)  # the page reruns with the name
+        page.locator("canvas.upper-canvas").first.wait_for(timeout=60_000)
+        draw_strokes(page, strokes_in_box(7, CANVAS_BOX))
+        page.get_by_role("button", name="Keep this digit").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Keep this digit").click()
+        page.get_by_text("in “Ana”").first.wait_for(timeout=30_000)
+        cookie = next(c for c in ana.cookies() if c["name"] == "lenet_owner")
+        # A reload is a new session: the signed cookie brings her back to her own digits.
+        page.goto(f"{url}/digits", timeout=60_000)
+        page.get_by_role("combobox", name="Collection").click()
+        assert "Ana" in page.get_by_role("option").all_inner_texts()
+        # Ben, another browser, and Ben pretending to be her with her id but no valid signature.
+        for forged in (None, cookie["value"].split(".")[0] + "." + "0" * 32):
+            ben = browser.new_context(viewport={"width": 1300, "height": 1000})
+            if forged:
+                ben.add_cookies([{**cookie, "value": forged}])
+            other = ben.new_page()
+            other.goto(f"{url}/digits", timeout=60_000)
+            other.get_by_text("Whose digits").wait_for(timeout=60_000)
+            other.get_by_role("combobox", name="Collection").click()
+            other.get_by_role("option").first.wait_for(timeout=30_000)  # the list is open, not yet empty
+            options = other.get_by_role("option").all_inner_texts()
+            assert "Ana" not in options, options
+            other.keyboard.press("Escape")
+            sidebar_name(other, "Ana")
+            other.get_by_text("No digits kept in “Ana”").wait_for(timeout=30_000)
+            ben.close()
+    owners = [p.name for p in settings.collections_dir.iterdir()]
+    assert len(owners) == 1 and len(list(settings.collections_dir.rglob("7/*.png"))) == 1

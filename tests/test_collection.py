@@ -32,9 +32,12 @@ def zipped(entries):
     return buffer.getvalue()
 
 
+OWNER = "0123456789abcdef"
+
+
 @pytest.fixture
 def collections(tmp_path):
-    return Collections(tmp_path / "collections")
+    return Collections(tmp_path / "collections", OWNER)
 
 
 def test_kept_digits_are_in_the_layout_keras_reads(collections, tmp_path):
@@ -85,7 +88,7 @@ def test_names_that_could_reach_elsewhere_or_inject_markup_are_refused_in_one_li
 def test_a_name_is_kept_as_typed_and_its_folder_is_tame(collections):
     mine = collections.get("  Zoë's 2nd try  ")
     assert mine.name == check_name("Zoë's 2nd try") == "Zoë's 2nd try"
-    assert mine.folder.parent == collections.root and mine.folder.name == "zoë-s-2nd-try"
+    assert mine.folder.parent == collections.root / OWNER and mine.folder.name == "zoë-s-2nd-try"
 
 
 def test_a_zip_round_trips_and_adds_to_what_is_kept(collections):

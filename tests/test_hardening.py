@@ -3,16 +3,32 @@
 import ctypes
 import gc
 import io
+import time
+import tracemalloc
 
 import pytest
 import tomllib
 from conftest import ROOT
 from handwriting import paper
-from hostile import ERROR, make_corpus
+from hostile import (
+    ERROR,
+    blank_pictures_zip,
+    canvas_dots,
+    canvas_drawing,
+    encode,
+    forged_canvases,
+    lying_zip,
+    make_corpus,
+    zip_of,
+)
 from streamlit.testing.v1 import AppTest
 
-from lenet.config import MAX_FILE_BYTES, Settings
+from app_pages.uploads import read_canvas
+from lenet.config import CANVAS_SIZE, MAX_FILE_BYTES, Settings
+from lenet.images.files import ImageRefused, open_canvas
 from lenet.jobs.catalog import Catalog
+from lenet.people import collection as collection_module
+from lenet.people.collection import Collections
 
 
 def rss_mb():
@@ -113,3 +129,65 @@ def test_models_come_only_from_the_model_folders(settings, tmp_path):
     assert all(models.contains(m.path) for m in models.models())
     with pytest.raises(ValueError, match="shipped"):
         models.delete("lenet_bn")
+
+
+# ---------------------------------------------------------------------------- the canvas and zips
+
+
+@pytest.mark.parametrize(("name", "data"), forged_canvases(), ids=[name for name, _ in forged_canvases()])
+def test_a_forged_canvas_image_is_refused_in_one_line(name, data):
+    with pytest.raises(ImageRefused) as refused:
+        open_canvas(data)
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 160
+
+
+def test_the_canvas_image_is_read_at_the_canvas_size_from_any_screen_density():
+    for side in (CANVAS_SIZE, 2 * CANVAS_SIZE, int(2.625 * CANVAS_SIZE)):
+        pixels = open_canvas(encode(canvas_drawing(side), "PNG"))
+        assert pixels.shape == (CANVAS_SIZE, CANVAS_SIZE, 4) and pixels[..., 0].max() == 255
+
+
+class Canvas:  # what st_canvas returns, as far as the page reads it
+    def __init__(self, data):
+        self.image_bytes = data
+
+
+def test_the_draw_page_reads_the_canvas_through_the_gate(default_predictor):
+    image, reading = read_canvas(Canvas(encode(canvas_drawing(), "PNG")), default_predictor)
+    assert image.shape == (CANVAS_SIZE, CANVAS_SIZE, 4) and reading.text == "7"
+    assert read_canvas(Canvas(canvas_dots()), default_predictor) == (None, None)  # thousands of marks: one line
+    assert read_canvas(Canvas(forged_canvases()[0][1]), default_predictor) == (None, None)
+    assert read_canvas(Canvas(None), default_predictor) == (None, None)  # nothing drawn yet
+
+
+def traced_peak_mb(work):
+    tracemalloc.start()
+    try:
+        result = work()
+        return result, tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_zip_whose_header_lies_about_a_size_is_stopped_without_inflating_it(tmp_path):
+    mine = Collections(tmp_path, "1" * 16).get("mine")
+    archive = lying_zip(declared=1000, actual=50 * 2**20)
+    (added, skipped), peak_mb = traced_peak_mb(lambda: mine.add_zip(archive))
+    assert added == 0 and len(skipped) == 1 and "lies.png" in skipped[0], skipped
+    assert peak_mb < 8, peak_mb  # it once inflated the whole 50 MB (500 MB: 1 GB of server memory)
+
+
+def test_a_zip_of_large_blank_pictures_stops_at_its_pixel_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(collection_module, "MAX_ZIP_PIXELS", 100_000_000)  # two 39.7 MP pictures, not ten
+    mine = Collections(tmp_path, "2" * 16).get("mine")
+    started = time.perf_counter()
+    added, skipped = mine.add_zip(blank_pictures_zip(300))
+    assert added == 0 and "megapixels together" in skipped[-1] and len(skipped) == 3
+    assert time.perf_counter() - started < 30  # all 300: minutes of a core
+
+
+def test_a_zip_stops_when_its_uploader_has_gone(tmp_path):
+    mine = Collections(tmp_path, "3" * 16).get("mine")
+    seven = encode(canvas_drawing(mode="L"), "PNG")
+    added, skipped = mine.add_zip(zip_of({f"7/{i}.png": seven for i in range(50)}), cancelled=lambda: True)
+    assert added == 0 and skipped == ["the rest (50 files): not read, the page was closed."]

@@ -16,7 +16,16 @@ from lenet.images.preprocess import prepare_digits
 from lenet.jobs.catalog import Catalog
 from lenet.nets.inference import Predictor
 from lenet.nets.modelio import load_metadata, load_model
-from lenet.people.teach import TeachConfig, TeachRefused, check_teachable, folds_of, teach, vary
+from lenet.people.teach import (
+    MAX_VARIED,
+    TeachConfig,
+    TeachRefused,
+    check_teachable,
+    folds_of,
+    teach,
+    variants_for,
+    vary,
+)
 
 TEACH_WRITERS = range(900, 905)  # five writers, one of each digit each: 5 per class
 UNSEEN_WRITERS = range(600, 630)  # thirty others, never taught
@@ -129,3 +138,16 @@ def test_teach_script_reads_a_folder_and_prints_the_figures(tmp_path, mnist):
         timeout=600,
     )
     assert refused.returncode != 0 and "error:" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_teaching_many_digits_makes_a_bounded_number_of_variations_in_small_batches():
+    import tracemalloc
+
+    assert variants_for(20, 32) == 32 and variants_for(972, 128) * 972 <= MAX_VARIED and variants_for(10**6, 32) == 1
+    digits = np.random.default_rng(0).integers(0, 256, (972, 28, 28), dtype=np.uint8)
+    tracemalloc.start()
+    copies = vary(digits, variants_for(len(digits), 128), np.random.default_rng(0))
+    peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    assert len(copies) <= MAX_VARIED and copies.dtype == np.uint8
+    assert peak_mb < 64, peak_mb  # 972 digits x 128 variants once took 4.4 GB

@@ -12,9 +12,11 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lenet.config import (
+    CANVAS_SIZE,
     DECODE_BUDGET_BYTES,
     DECODE_WAIT_S,
     MAX_DECODED_SIDE,
@@ -26,6 +28,11 @@ from lenet.errors import Refused
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff")
+
+# A phone's canvas is drawn at its pixel density (up to 4 on today's screens): 1120x1120 at most,
+# whose PNG of strokes is a few hundred KB.
+MAX_CANVAS_SCALE = 4
+MAX_CANVAS_BYTES = 2 * 1024 * 1024
 
 # Pillow warns past this many pixels and refuses at twice as many; we refuse at the warning.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -94,6 +101,54 @@ def open_image(source, max_side=MAX_DECODED_SIDE, cancelled=None):
         # Pillow signals truncated and malformed data with any of these.
         detail = str(error).strip().splitlines()[0][:120] if str(error).strip() else type(error).__name__
         raise ImageRefused(f"The image is truncated or corrupt ({detail}).") from None
+
+
+def image_pixels(data):
+    """The pixel count an image file's header declares, reading no pixels (a zip's budget);
+    `ImageRefused` for a file that is not an image of the formats read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+                return image.size[0] * image.size[1]
+    except UnidentifiedImageError:
+        raise ImageRefused(_not_an_image(data)) from None
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError, TypeError) as error:
+        raise ImageRefused(f"The image is truncated, corrupt or too large ({type(error).__name__}).") from None
+
+
+def open_canvas(data, side=CANVAS_SIZE):
+    """The drawing canvas's picture (the PNG bytes of its data URL) as an RGBA array of
+    `side` x `side`, through the same checks as any upload: PNG only, no larger than the canvas
+    at a screen's pixel density (up to `MAX_CANVAS_SCALE` times `side`) and square.
+    A high-density screen's larger picture is reduced to `side`.
+
+    Raises `ImageRefused` for anything a canvas would not send.
+    """
+    if not data:
+        raise ImageRefused("The drawing is empty (0 bytes).")
+    if len(data) > MAX_CANVAS_BYTES:
+        raise ImageRefused(f"The drawing is {len(data) / 1e6:.1f} MB; a canvas sends at most a few hundred KB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=("PNG",))
+            width, height = image.size
+            if width != height or not side <= width <= MAX_CANVAS_SCALE * side:
+                raise ImageRefused(
+                    f"The drawing is {width}x{height} pixels; the canvas is {side}x{side} "
+                    f"(up to {MAX_CANVAS_SCALE}x that on a high-density screen)."
+                )
+            image = image.convert("RGBA")
+    except ImageRefused:
+        raise
+    except UnidentifiedImageError:
+        raise ImageRefused("The drawing is not a PNG picture, as the canvas sends.") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
+        raise ImageRefused(f"The drawing is truncated or corrupt ({type(error).__name__}).") from None
+    if width != side:
+        image = image.resize((side, side), Image.Resampling.BOX)
+    return np.asarray(image)
 
 
 class DecodeBudget:

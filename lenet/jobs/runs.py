@@ -181,10 +181,13 @@ class RunStore:
             with self._connect() as db:
                 _migrate(db)
         except (sqlite3.DatabaseError, OSError) as error:
-            raise RunsUnavailable(
-                f"The runs database {self.path.name} can't be read ({error}). Training history is unavailable; "
-                f"move the file aside (a new, empty one is then made) or restore a backup. Models are not affected."
-            ) from None
+            raise self._unavailable(error) from None
+
+    def _unavailable(self, error):
+        return RunsUnavailable(
+            f"The runs database {self.path.name} can't be read ({error}). Training history is unavailable; "
+            f"move the file aside (a new, empty one is then made) or restore a backup. Models are not affected."
+        )
 
     @classmethod
     def of(cls, settings):
@@ -200,6 +203,8 @@ class RunStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             yield db
+        except sqlite3.DatabaseError as error:  # damaged past its first page: found only when read
+            raise self._unavailable(error) from None
         finally:
             db.close()
 

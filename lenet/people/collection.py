@@ -1,10 +1,16 @@
 """Collections of a person's own digits, kept to teach the model their handwriting.
 
-A collection is a folder in the data folder in the layout Keras reads
-(`keras.utils.image_dataset_from_directory`): `COLLECTION/LABEL/ID.png` holds the 28x28
-model input of each kept digit; `COLLECTION/.crops/ID.png` the digit as it was written, and
-`COLLECTION/.collection.json` its display name. Every digit is a new file written atomically
-under a fresh id, so two sessions saving at once lose nothing, and nothing is ever overwritten.
+A collection belongs to one owner (a visitor's private id, `lenet.people.owners`) and is a
+folder `OWNER/COLLECTION/` of the collections folder in the layout Keras reads
+(`keras.utils.image_dataset_from_directory`): `LABEL/ID.png` holds the 28x28 model input of each
+kept digit, `.crops/ID.png` the digit as it was written, `.collection.json` its display name.
+Every digit is a new file written atomically under a fresh id, so two sessions saving at once
+lose nothing, and nothing is ever overwritten.
+
+What may be done with a collection is fixed when it is opened (`Collections` for one owner):
+its owner may do everything; a class collection (`Settings.class_collection`) takes anyone's
+digits but only whoever may train reads or changes it; the server itself (a teaching job)
+reads any collection by its reference and can change none.
 """
 
 import dataclasses
@@ -12,6 +18,7 @@ import io
 import json
 import re
 import time
+import unicodedata
 import uuid
 import zipfile
 from pathlib import Path
@@ -21,19 +28,34 @@ from PIL import Image
 
 from lenet.config import CLASS_NAMES, IMAGE_SIZE, MAX_FILE_BYTES
 from lenet.errors import Refused
-from lenet.images.files import ImageRefused
+from lenet.images.files import ImageRefused, image_pixels
 from lenet.images.reading import read_file
 from lenet.storage import atomic_file, write_json_atomic
 
 DEFAULT_NAME = "my digits"
 NAME_PATTERN = re.compile(r"[\w][\w .'-]{0,39}")  # letters (any script), digits, space, . ' - _
+OWNER_PATTERN = re.compile(r"[0-9a-fu][0-9a-f]{15}")  # `lenet.people.owners`' ids
+CLASS_OWNER = "_class"  # the folder of the class collection: no visitor's id looks like it
+READ, ADD, CHANGE = "read", "add", "change"  # see digits and zip them; keep one; delete or add a zip
+EVERYTHING, NOTHING = frozenset({READ, ADD, CHANGE}), frozenset()
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_UNPACKED = 200 * 1024 * 1024
+MAX_ZIP_PIXELS = 400_000_000  # a zip's pictures together: ten 40 MP photos, or 5,000 of 280x280
+UNPACK_CHUNK = 64 * 1024
 INFO_FILE, CROPS = ".collection.json", ".crops"
 
 
 class CollectionRefused(Refused, ValueError):
     """A name, file or archive this app won't take; the message says why in one line."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Quotas:
+    """The most digits one collection, one owner and the whole server keep (`Settings`)."""
+
+    per_collection: int = 2000
+    per_owner: int = 5000
+    total: int = 50_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +70,9 @@ class Kept:
 
 
 def check_name(name):
-    """The name, stripped, if it can name a collection; else `CollectionRefused` saying why."""
-    name = (name or "").strip()
+    """The name, NFKC-normalised and stripped, if it can name a collection; else
+    `CollectionRefused` saying why (a fullwidth or ligature letter is read as its plain one)."""
+    name = unicodedata.normalize("NFKC", name or "").strip()
     if not name:
         raise CollectionRefused("Give the collection a name (whose digits are these?).")
     if not NAME_PATTERN.fullmatch(name) or ".." in name:
@@ -61,31 +84,68 @@ def check_name(name):
 
 
 def folder_name(name):
-    """The collection's folder: its name in lower case, spaces and dots as dashes."""
-    return re.sub(r"[\s.']+", "-", check_name(name).lower())
+    """The collection's folder: its name (or the name in a reference `OWNER/NAME`) case-folded,
+    runs of spaces, dots, apostrophes and dashes as one dash. Names that differ only so
+    (`My Digits`, `MY.DIGITS`, `my'digits`; a Kelvin sign and a k) are one collection of
+    their owner's, deliberately: a person typing their name twice reaches the same digits."""
+    return re.sub(r"[\s.'-]+", "-", check_name(name.rsplit("/", 1)[-1] if name else name).casefold()).strip("-")
+
+
+def split_reference(reference):
+    """`(owner, name)` of a collection reference `OWNER/NAME` (`Collection.reference`)."""
+    owner, _, name = str(reference or "").partition("/")
+    if not (OWNER_PATTERN.fullmatch(owner) or owner == CLASS_OWNER) or not name:
+        raise CollectionRefused(f"{str(reference)[:60]!r} is not a collection reference (OWNER/NAME).")
+    return owner, check_name(name)
 
 
 class Collection:
-    def __init__(self, root, name):
+    """One owner's collection, with what the opener may do with it (`rights`)."""
+
+    def __init__(self, root, owner, name, rights=NOTHING, quotas=Quotas()):
         self.name = check_name(name)
-        self.folder = Path(root) / folder_name(name)
+        self.owner, self.root = owner, Path(root)
+        self.folder = self.root / owner / folder_name(name)
+        self.rights, self.quotas = frozenset(rights), quotas
+
+    @property
+    def reference(self):
+        """`OWNER/NAME`: what a teaching run names, and the server's job opens read-only."""
+        return f"{self.owner}/{self.name}"
+
+    def may(self, right):
+        return right in self.rights
+
+    def _require(self, right):
+        if right not in self.rights:
+            what = {READ: "see or download", ADD: "keep digits in", CHANGE: "change"}[right]
+            raise CollectionRefused(f"You can't {what} the collection “{self.name}”: it is not yours.")
 
     def exists(self):
         return (self.folder / INFO_FILE).is_file()
 
     def create(self):
+        self._require(ADD)
         if not self.exists():
             write_json_atomic(self.folder / INFO_FILE, {"name": self.name, "created": time.time()})
         return self
 
     def add(self, label, model_input, crop=None):
-        """Keep one digit: its label (0-9), its 28x28 model input (0-255), the crop as written."""
+        """Keep one digit: its label (0-9), its 28x28 model input (0-255), the crop as written.
+        Refused past any of the quotas."""
+        self._require(ADD)
+        if self.room() <= 0:
+            raise CollectionRefused(self._full())
+        return self._keep(label, model_input, crop)
+
+    def _keep(self, label, model_input, crop):
         if str(label) not in CLASS_NAMES:
             raise CollectionRefused(f"{label!r} is not a digit label (0-9).")
         model_input = np.asarray(model_input)
         if model_input.shape != (IMAGE_SIZE, IMAGE_SIZE):
             raise CollectionRefused(f"A kept digit is a 28x28 model input, not {model_input.shape}.")
-        self.create()
+        if not self.exists():
+            write_json_atomic(self.folder / INFO_FILE, {"name": self.name, "created": time.time()})
         digit_id = f"{time.time_ns():x}-{uuid.uuid4().hex[:8]}"
         if crop is not None:
             _save_png(self.folder / CROPS / f"{digit_id}.png", crop)
@@ -93,8 +153,22 @@ class Collection:
         _save_png(path, model_input)
         return Kept(digit_id, int(label), path)
 
+    def room(self):
+        """How many more digits this collection may keep under all three quotas."""
+        mine = _count(self.folder.glob("[0-9]/*.png"))
+        owners = _count(self.folder.parent.glob("*/[0-9]/*.png"))
+        left = min(self.quotas.per_collection - mine, self.quotas.per_owner - owners)
+        return max(0, min(left, self.quotas.total - _count(self.root.glob("*/*/[0-9]/*.png")))) if left > 0 else 0
+
+    def _full(self):
+        return (
+            f"“{self.name}” can keep no more digits: up to {self.quotas.per_collection:,} a collection, "
+            f"{self.quotas.per_owner:,} a person and {self.quotas.total:,} on this server are kept."
+        )
+
     def digits(self):
         """Every kept digit, oldest first."""
+        self._require(READ)
         kept = [
             Kept(p.stem, int(p.parent.name), p)
             for label in CLASS_NAMES
@@ -121,15 +195,13 @@ class Collection:
         kept = self.digits()
         if per_class is not None:
             kept = _first_of_each(kept, per_class)
-        images = (
-            np.stack([np.asarray(Image.open(k.path).convert("L")) for k in kept])
-            if kept
-            else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-        )
-        return images, np.array([k.label for k in kept], np.int64)
+        pairs = [(k.label, pixels) for k in kept if (pixels := _model_input(k.path)) is not None]
+        images = np.stack([p for _, p in pairs]) if pairs else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        return images, np.array([label for label, _ in pairs], np.int64)
 
     def delete(self, digit_id):
         """Remove one kept digit (its input and its crop); unknown ids are refused."""
+        self._require(CHANGE)
         found = [k for k in self.digits() if k.id == digit_id]
         if not found:
             raise CollectionRefused(f"There is no digit {digit_id!r} in {self.name}.")
@@ -144,13 +216,17 @@ class Collection:
                 archive.write(kept.path, f"{kept.label}/{kept.id}.png")
         return buffer.getvalue()
 
-    def add_zip(self, data):
+    def add_zip(self, data, cancelled=None):
         """Add every digit image of a zip in the ImageFolder layout (`[FOLDER/]LABEL/NAME.ext`).
 
         Each image is read as an upload is (same checks, same preprocessing, all its ink one
-        digit). Returns `(added, skipped)`: how many were kept, and one line per entry that
-        was not. Raises `CollectionRefused` for an archive that is not a zip or is too big.
+        digit). Members are unpacked in bounded chunks and stopped past their declared size;
+        the zip's pictures together may hold `MAX_ZIP_PIXELS`; the work stops when
+        `cancelled()` says the uploader went away, or the quotas are reached. Returns
+        `(added, skipped)`: how many were kept, and one line per entry that was not. Raises
+        `CollectionRefused` for an archive that is not a zip or is too big.
         """
+        self._require(CHANGE)
         if len(data) > MAX_FILE_BYTES:
             raise CollectionRefused(
                 f"The zip is {len(data) / 1e6:.1f} MB; up to {MAX_FILE_BYTES // 2**20} MB are read."
@@ -165,11 +241,26 @@ class Collection:
                 f"The zip holds {len(members):,} files, {sum(m.file_size for m in members) / 1e6:,.0f} MB "
                 f"unpacked; up to {MAX_ZIP_MEMBERS:,} files and {MAX_ZIP_UNPACKED // 2**20} MB are read."
             )
-        added, skipped = 0, []
-        for member in members:
+        added, skipped, pixels, room = 0, [], 0, self.room()
+        for done, member in enumerate(members):
+            if cancelled is not None and cancelled():
+                skipped.append(f"the rest ({len(members) - done:,} files): not read, the page was closed.")
+                break
+            if added >= room:
+                skipped.append(f"the rest ({len(members) - done:,} files): {self._full()}")
+                break
             try:
                 label = _label_of(member)
-                self.add_image(label, archive.read(member))
+                content = _unpacked(archive, member)
+                pixels += image_pixels(content)
+                if pixels > MAX_ZIP_PIXELS:
+                    skipped.append(
+                        f"{member.filename[:80]} and the rest: the zip's pictures hold more than "
+                        f"{MAX_ZIP_PIXELS // 1_000_000:,} megapixels together; send smaller pictures."
+                    )
+                    break
+                digit = digit_in(content, cancelled)
+                self._keep(label, digit.input, digit.crop)
                 added += 1
             except (CollectionRefused, ImageRefused) as refusal:
                 skipped.append(f"{member.filename[:80]}: {refusal}")
@@ -184,27 +275,44 @@ class Collection:
 
 
 class Collections:
-    """The collections of one installation (`Settings.collections_dir`)."""
+    """The collections of one installation (`Settings.collections_dir`) as one owner sees them.
 
-    def __init__(self, root):
-        self.root = Path(root)
+    `owner` None is the server itself: `get` takes a reference (`OWNER/NAME`) and opens it
+    read-only, so a teaching job can read what it was given and change nothing. A visitor's
+    `get(name)` opens their own collection, or the class collection (`class_name`) to keep
+    digits in, readable and changeable only by a `teacher` (whoever may train).
+    """
+
+    def __init__(self, root, owner=None, class_name=None, teacher=False, quotas=Quotas()):
+        if owner is not None and not OWNER_PATTERN.fullmatch(owner):
+            raise CollectionRefused(f"{owner[:20]!r} is not an owner's id.")
+        self.root, self.owner, self.quotas = Path(root), owner, quotas
+        self.class_name = check_name(class_name) if class_name else None
+        self.teacher = teacher
 
     def get(self, name):
-        return Collection(self.root, name)
+        if self.owner is None:
+            owner, name = split_reference(name)
+            return Collection(self.root, owner, name, {READ}, self.quotas)
+        if self.class_name and folder_name(name) == folder_name(self.class_name):
+            rights = EVERYTHING if self.teacher else {ADD}
+            return Collection(self.root, CLASS_OWNER, self.class_name, rights, self.quotas)
+        return Collection(self.root, self.owner, name, EVERYTHING, self.quotas)
 
     def names(self):
+        """The owner's collections' names, then the class collection's (when there is one)."""
         names = []
-        for info in sorted(self.root.glob(f"*/{INFO_FILE}")):
+        for info in sorted((self.root / self.owner).glob(f"*/{INFO_FILE}")) if self.owner else ():
             try:
                 names.append(json.loads(info.read_text())["name"])
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-        return names
+        return names + [self.class_name] * bool(self.class_name)
 
 
-def digit_in(data):
+def digit_in(data, cancelled=None):
     """The one digit in an image file's bytes or path (all its ink), read as uploads are."""
-    reading = read_file(data, one_digit=True)
+    reading = read_file(data, one_digit=True, cancelled=cancelled)
     if not reading.digits:
         raise CollectionRefused("no digit found in this picture.")
     return reading.digits[0]
@@ -255,6 +363,39 @@ def _label_of(member):
             f"{member.file_size / 1e6:.0f} MB unpacked; images up to {MAX_FILE_BYTES // 2**20} MB are read."
         )
     return int(parts[-2])
+
+
+def _unpacked(archive, member):
+    """A member's bytes, inflated a chunk at a time and stopped past its declared size (a
+    header may lie: 1,000 bytes declared, 500 MB inflated) or the per-file limit."""
+    limit = min(member.file_size, MAX_FILE_BYTES)
+    chunks, size = [], 0
+    with archive.open(member) as stream:
+        while chunk := stream.read(min(UNPACK_CHUNK, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise CollectionRefused(
+                    f"inflates past its declared {member.file_size:,} bytes (a damaged or hostile zip)."
+                    if size > member.file_size
+                    else f"over {MAX_FILE_BYTES // 2**20} MB unpacked; images up to that are read."
+                )
+    return b"".join(chunks)
+
+
+def _model_input(path):
+    """A kept 28x28 model input, or None when its file is damaged (a full disk, a bad copy):
+    one broken digit does not hide the others."""
+    try:
+        with Image.open(path, formats=("PNG",)) as image:
+            pixels = np.asarray(image.convert("L"))
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return pixels if pixels.shape == (IMAGE_SIZE, IMAGE_SIZE) else None
+
+
+def _count(paths):
+    return sum(1 for p in paths if not p.name.startswith("."))
 
 
 def _first_of_each(kept, per_class):

@@ -32,6 +32,10 @@ FEW = 250  # up to this many kept digits, the after-figure is cross-validated; p
 MNIST_GUARD = 0.001
 ELASTIC_ALPHA = 34  # Simard et al.'s strength for 28x28 digits (sigma 4): strokes bend by a pixel or two
 MNIST_CHECK = 10_000
+# Varied copies of kept digits made for one fine-tune (uint8, 784 bytes each: 25 MB at most):
+# 972 digits x 128 variants once took 4.4 GB. More digits get fewer variations each.
+MAX_VARIED = 32_000
+VARY_BATCH = 1024
 
 
 @dataclasses.dataclass
@@ -64,7 +68,12 @@ class TeachConfig(Config):
         advanced=True,
     )
     variants: int = option(
-        32, "Variations of each digit", "distorted copies made of every kept digit", min=1, max=500, advanced=True
+        32,
+        "Variations of each digit",
+        "distorted copies made of every kept digit (fewer each when many are kept)",
+        min=1,
+        max=128,
+        advanced=True,
     )
     folds: int = option(
         5,
@@ -126,17 +135,32 @@ def check_teachable(labels):
 
 
 def vary(images, variants, rng):
-    """`variants` distorted copies of each 28x28 digit: elastic warps and thicker or thinner strokes."""
-    copies = np.repeat(np.asarray(images, np.float32), variants, axis=0)
+    """`variants` distorted copies of each 28x28 digit (uint8): elastic warps and thicker or
+    thinner strokes, made `VARY_BATCH` copies at a time so the float fields stay small."""
+    images = np.asarray(images, np.float32)
+    sources = np.repeat(np.arange(len(images)), variants)
+    copies = np.empty((len(sources), *images.shape[1:]), np.uint8)
+    for start in range(0, len(sources), VARY_BATCH):
+        copies[start : start + VARY_BATCH] = _varied(images[sources[start : start + VARY_BATCH]], rng)
+    return copies
+
+
+def _varied(batch, rng):
     # Smooth random displacement fields (Simard et al. 2003): handwriting's wobble, not noise.
-    fields = ndi.gaussian_filter(rng.uniform(-1, 1, (2, *copies.shape)), sigma=(0, 0, 4, 4)) * ELASTIC_ALPHA
+    fields = ndi.gaussian_filter(rng.uniform(-1, 1, (2, *batch.shape)).astype(np.float32), sigma=(0, 0, 4, 4))
+    fields *= ELASTIC_ALPHA
     rows, cols = np.mgrid[0:28, 0:28]
-    for i, image in enumerate(copies):
-        copies[i] = ndi.map_coordinates(image, [rows + fields[0, i], cols + fields[1, i]], order=1, mode="constant")
-    thicker, thinner = rng.random(len(copies)) < 0.25, rng.random(len(copies)) < 0.2
-    copies[thicker] = ndi.grey_dilation(copies[thicker], size=(1, 2, 2))
-    copies[thinner & ~thicker] = ndi.grey_erosion(copies[thinner & ~thicker], size=(1, 2, 2))
-    return np.clip(copies, 0, 255).astype(np.uint8)
+    for i, image in enumerate(batch):
+        batch[i] = ndi.map_coordinates(image, [rows + fields[0, i], cols + fields[1, i]], order=1, mode="constant")
+    thicker, thinner = rng.random(len(batch)) < 0.25, rng.random(len(batch)) < 0.2
+    batch[thicker] = ndi.grey_dilation(batch[thicker], size=(1, 2, 2))
+    batch[thinner & ~thicker] = ndi.grey_erosion(batch[thinner & ~thicker], size=(1, 2, 2))
+    return np.clip(batch, 0, 255).astype(np.uint8)
+
+
+def variants_for(digits, variants):
+    """The variations made of each digit: as asked, but never more than `MAX_VARIED` in all."""
+    return max(1, min(variants, MAX_VARIED // max(1, digits)))
 
 
 class FineTuner:
@@ -215,7 +239,8 @@ class FineTuner:
         """
         total = self.config.steps * self.config.batch_size
         per_class = total // NUM_CLASSES
-        varied, varied_labels = vary(x_own, self.config.variants, rng), np.repeat(y_own, self.config.variants)
+        variants = variants_for(len(y_own), self.config.variants)
+        varied, varied_labels = vary(x_own, variants, rng), np.repeat(y_own, variants)
         chosen_x, chosen_y = [], []
         for digit in range(NUM_CLASSES):
             mine = np.flatnonzero(varied_labels == digit)

@@ -1,0 +1,81 @@
+"""Who this browser is: a private owner id for its collections, and the address it comes from.
+
+Signed in (the host turned on Streamlit's authentication): an id from the account. Otherwise a
+random id in a cookie signed with the installation's secret (`lenet.people.owners`), set by the
+page the first time and sent back by the browser on every later visit.
+"""
+
+import time
+
+import streamlit as st
+
+from app_pages.state import OWNER, settings
+from lenet.people.collection import Collections, Quotas
+from lenet.people.owners import new_owner, owner_secret, sign, user_owner, verify
+
+COOKIE = "lenet_owner"
+COOKIE_DAYS = 365
+KEEPS = "keep_times"  # when this session kept its last digits
+
+
+def _account():
+    try:
+        if st.user.is_logged_in:
+            return st.user.get("email") or st.user.get("sub")
+    except Exception:  # no authentication configured on this server: everyone is anonymous
+        pass
+    return None
+
+
+def owner():
+    """This browser's owner id (made once per session, from the cookie when there is one)."""
+    if OWNER not in st.session_state:
+        secret = owner_secret(settings().owner_key)
+        account = _account()
+        found = user_owner(secret, account) if account else verify(secret, st.context.cookies.get(COOKIE))
+        st.session_state[OWNER] = found or new_owner()
+    return st.session_state[OWNER]
+
+
+def remember_visitor():
+    """Have the browser keep the signed owner cookie, unless it already sent it or is signed in."""
+    me = owner()
+    if me.startswith("u") or verify(owner_secret(settings().owner_key), st.context.cookies.get(COOKIE)) == me:
+        return
+    token = sign(owner_secret(settings().owner_key), me)
+    age = COOKIE_DAYS * 86400
+    st.html(
+        f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={age}; SameSite=Strict'"
+        " + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def client_address(current=None):
+    """The client's address: the socket's, or the first X-Forwarded-For entry only when the host
+    says a proxy is in front (`Settings.trusted_proxy`); anyone can send that header."""
+    current = current or settings()
+    if current.trusted_proxy:
+        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    address = st.context.ip_address
+    return address if isinstance(address, str) else "local"  # None on localhost
+
+
+def collections(teacher=False):
+    """The collections as this browser sees them: its own, and the class's when the host set one."""
+    current = settings()
+    quotas = Quotas(current.max_digits_per_collection, current.max_digits_per_owner, current.max_digits_total)
+    return Collections(current.collections_dir, owner(), current.class_collection, teacher, quotas)
+
+
+def check_keep_rate(clock=time.monotonic):
+    """A one-line refusal when this session kept `keeps_per_minute` digits in the last minute."""
+    limit, now = settings().keeps_per_minute, clock()
+    recent = [t for t in st.session_state.get(KEEPS, []) if now - t < 60]
+    if len(recent) >= limit:
+        return f"You kept {limit} digits in the last minute; wait {60 - (now - recent[0]):.0f} s to keep more."
+    st.session_state[KEEPS] = [*recent, now]
+    return None
