@@ -52,7 +52,7 @@ def test_correct_ten_teach_and_read_new_digits_right(settings, mnist):
             page.wait_for_timeout(400)  # the choice reaches the server before Keep does
             page.get_by_role("button", name="Keep this digit").click()
             page.get_by_text(f"Kept as a 1 in “my digits” ({kept} kept)").wait_for(timeout=60_000)
-        assert misread >= 7, "the served model should misread this hand before it is taught"
+        assert misread >= 5, "the served model should misread most of this hand before it is taught"
 
         page.get_by_role("link", name="Your digits").click()
         page.get_by_role("tab", name="Teach").click()
