@@ -1,6 +1,7 @@
 """Shared fixtures: real MNIST when it is there (always in CI), tiny generated digits otherwise."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -40,6 +41,16 @@ def handwriting_dir():
     if folder is None or not folder.is_dir():
         skip_or_fail("the real writers' handwriting sets were not found (set HANDWRITING_DIR)")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def main_module():
+    """Streamlit's AppTest runs a page as `__main__` and leaves it there: a process spawned later
+    (a pool preparing digits, a database writer) would then run that page as its own main, fail,
+    and break its pool. Each test gets back the `__main__` it started with."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session", autouse=True)

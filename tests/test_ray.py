@@ -138,11 +138,11 @@ def test_the_training_script_runs_its_job_on_the_cluster(on_ray, tmp_path):
 
 
 def test_teaching_on_the_cluster_sends_the_digits_and_brings_the_model_back(on_ray):
-    kept = Collections(on_ray.collections_dir).get("mine")
+    kept = Collections(on_ray.collections_dir, "3" * 16).get("mine")  # a visitor's own collection
     for digit in np.arange(30) % 10:  # three of each digit, in Pillow's font
         kept.add(int(digit), draw_digit(digit, scale=0.8 + 0.1 * len(kept.digits()) / 10, angle=8.0))
     store = RunStore.of(on_ray)
-    config = TeachConfig(collection="mine", steps=10, variants=2, folds=2)
+    config = TeachConfig(collection=kept.reference, steps=10, variants=2, folds=2)
     run_id = supervisor.start_training(on_ray, config, activate_when_done=True, kind="teach", store=store)
     run = wait_for(lambda: ended(store, run_id), what="the teaching run to end")
     assert run.status == Status.FINISHED, (run.error, run.log_tail)
