@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -119,3 +120,20 @@ def tiny_data():
 @pytest.fixture(scope="session")
 def default_predictor():
     return Predictor(load_model(Catalog(Settings()).default_path))
+
+
+def wait_for(predicate, timeout=180, what="the condition"):
+    """`predicate()`'s first true value, polled every 0.1 s, or an AssertionError after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ended(store, run_id):
+    """The run once it is no longer active, else None (for `wait_for`)."""
+    run = store.run(run_id)
+    return run if not run.status.active else None

@@ -4,9 +4,9 @@ import dataclasses
 import json
 import os
 import signal
-import time
 
 import pytest
+from conftest import ended, wait_for
 
 from lenet.config import Settings
 from lenet.jobs import supervisor
@@ -25,21 +25,6 @@ def data_dir(settings, mnist):
     return settings.data_dir
 
 
-def wait_for(predicate, timeout=180, what="the condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def finished(store, run_id):
-    run = store.run(run_id)
-    return run if not run.status.active else None
-
-
 def test_a_run_streams_progress_saves_a_version_and_never_serves_a_worse_model(settings, data_dir):
     store = RunStore.of(settings)
     before = Catalog(settings).active()
@@ -47,7 +32,7 @@ def test_a_run_streams_progress_saves_a_version_and_never_serves_a_worse_model(s
     with pytest.raises(RunInProgress):
         supervisor.start_training(settings, TINY)
     # The first job of a session also prepares the held-out writers' digits it is scored on (once).
-    run = wait_for(lambda: finished(store, run_id), timeout=600, what="the run to end")
+    run = wait_for(lambda: ended(store, run_id), timeout=600, what="the run to end")
     assert run.status == Status.FINISHED, run.log_tail
     metrics = store.metrics(run_id)
     assert any(m.kind == "epoch" and m.val_accuracy is not None for m in metrics)
@@ -67,7 +52,7 @@ def test_stop_keeps_what_was_learned_and_leaves_the_active_model(settings, data_
     )
     wait_for(lambda: store.metrics(run_id), what="the first progress report")
     supervisor.stop(store, run_id)
-    run = wait_for(lambda: finished(store, run_id), what="the run to stop")
+    run = wait_for(lambda: ended(store, run_id), what="the run to stop")
     assert run.status == Status.STOPPED and run.model_name
     assert json.loads((data_dir / "models" / f"{run.model_name}.json").read_text())["partial"] is True
     assert Catalog(settings).active().name == DEFAULT  # a partial result is not activated by itself
@@ -87,7 +72,7 @@ def test_a_crashing_job_is_marked_failed_with_its_log(settings, data_dir, tmp_pa
     settings = dataclasses.replace(settings, mnist_dir=broken)
     store = RunStore.of(settings)
     run_id = supervisor.start_training(settings, TINY, activate_when_done=True)
-    run = wait_for(lambda: finished(store, run_id), what="the run to fail")
+    run = wait_for(lambda: ended(store, run_id), what="the run to fail")
     assert run.status == Status.FAILED and "MnistCorrupt" in run.error
     assert "does not match" in run.log_tail
     assert Catalog(settings).active().name == DEFAULT

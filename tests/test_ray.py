@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, draw_digit
+from conftest import ROOT, draw_digit, ended, wait_for
 from raycluster import RayCluster, kill_node_of
 from streamlit.testing.v1 import AppTest
 
@@ -53,21 +53,6 @@ def on_ray(settings, ray_cluster, monkeypatch):
     monkeypatch.setenv("LENET_TRAINING", "ray")
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
     return dataclasses.replace(settings, training="ray", ray_address=ray_cluster.address)
-
-
-def wait_for(predicate, timeout=180, what="the condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def ended(store, run_id):
-    run = store.run(run_id)
-    return run if not run.status.active else None
 
 
 def versions(settings):
