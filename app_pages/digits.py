@@ -1,5 +1,7 @@
 """Your digits: the digits you kept, how each model reads them, and teaching a model your hand."""
 
+import io
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -14,7 +16,6 @@ from lenet.people.collection import CHANGE, READ, CollectionRefused, folder_name
 from lenet.people.teach import TeachConfig, TeachRefused, check_teachable
 
 SHOWN_PER_DIGIT = 40
-MODELS_COMPARED = 8
 LEARNED = "__learned__"  # the training digits besides MNIST, made once into the cache: shown read-only
 
 
@@ -31,13 +32,14 @@ def choose_collection(session_name):
 
 
 @st.cache_resource(max_entries=4)
-def _learned(cache_dir, _version):
+def _learned(cache_dir, version):
     return made_sets(cache_dir)
 
 
 def learned_view():
     cache_dir = state.settings().cache_dir
-    sets = _learned(cache_dir, tuple(p.stat().st_mtime_ns for p in sorted(cache_dir.glob("*.npz"))))
+    version = tuple(p.stat().st_mtime_ns for p in sorted(cache_dir.glob("*.npz")))
+    sets = _learned(cache_dir, version)
     if not sets:
         st.info(
             "No training run on this server has mixed in digits besides MNIST yet (Train page: Real writers' "
@@ -48,18 +50,20 @@ def learned_view():
     images, labels = sets[name]
     st.caption(f"{len(labels):,} model inputs, prepared as drawings and uploads are (label 10: not a digit).")
     view_digits, view_models = st.tabs(["Digits", "How the models read them"])
+    key = (str(cache_dir), version, name)
     with view_digits:
-        grid(images, np.minimum(labels, 10))
+        grid(images, np.minimum(labels, 10), key)
     with view_models:
         if labels.max() < 10:
-            models_tab(images, labels)
+            models_tab(images, labels, key)
 
 
 # ---------------------------------------------------------------------------- tabs
 
 
-def grid(images, labels):
-    """A count per digit, then each digit's first `SHOWN_PER_DIGIT` as a sheet."""
+def grid(images, labels, key):
+    """A count per digit, then each digit's first `SHOWN_PER_DIGIT` as a sheet; `key` names
+    what `images` hold (a collection's folder and version), so unchanged sheets are not redrawn."""
     counts = np.bincount(labels, minlength=10)
     names = [str(d) for d in range(len(counts))]
     st.bar_chart(pd.DataFrame({"digit": names, "kept": counts}), x="digit", y="kept", height=180)
@@ -70,21 +74,34 @@ def grid(images, labels):
             f"**{digit}** · {len(mine)} kept" + (f" (the first {len(shown)} shown)" if len(mine) > len(shown) else "")
         )
         st.image(
-            contact_sheet(
-                [images[i] for i in shown],
-                [f"#{i}" for i in shown],
-                [True] * len(shown),
-                columns=12,
-                scale=3,
-                font_size=13,
-            ),
-            width="content",
+            _sheet(key, int(digit), images[shown], [f"#{i}" for i in shown], True), width="content", output_format="PNG"
         )
 
 
-def digits_tab(collection, images, labels):
-    grid(images, labels)
-    kept = collection.digits()
+@st.cache_data(max_entries=64, show_spinner=False)
+def _sheet(key, _what, _images, captions, right):
+    """A contact sheet as PNG bytes, drawn once per `key` (what the images are) and `_what`."""
+    sheet = contact_sheet(list(_images), captions, [right] * len(captions), columns=12, scale=3, font_size=13)
+    buffer = io.BytesIO()
+    sheet.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _kept(folder, version, _collection):
+    """A collection's digits and `(images, labels)`, read once per version (5,000 PNGs take a
+    second). Called only after the session's right to read it was checked; keyed by its folder."""
+    return _collection.digits(), *_collection.arrays()
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _readings(model, key, _images):
+    """How `model` (path, version, name) reads `_images` (named by `key`): computed once per pair."""
+    return serving.load_predictor(*model).predict(_images).argmax(axis=1)
+
+
+def digits_tab(collection, kept, images, labels, key):
+    grid(images, labels, key)
     index = st.selectbox(
         "Delete a digit",
         range(len(kept)),
@@ -99,13 +116,11 @@ def digits_tab(collection, images, labels):
             st.rerun()
 
 
-def models_tab(images, labels):
+def models_tab(images, labels, key):
     readings, infos = {}, []
-    for info in serving.catalog().models()[:MODELS_COMPARED]:
+    for info in serving.catalog().models()[: serving.MODELS_COMPARED]:
         try:
-            readings[info.name] = (
-                serving.load_predictor(str(info.path), info.version, info.name).predict(images).argmax(axis=1)
-            )
+            readings[info.name] = _readings((str(info.path), info.version, info.name), key, images)
             infos.append(info)
         except ModelFileError:
             continue  # a damaged file: the sidebar tells whoever may fix it
@@ -130,15 +145,9 @@ def models_tab(images, labels):
         st.success(f"{name} reads every one of these digits right.")
         return
     st.image(
-        contact_sheet(
-            [images[i] for i in wrong],
-            [f"{labels[i]}->{readings[name][i]}" for i in wrong],
-            [False] * len(wrong),
-            columns=12,
-            scale=3,
-            font_size=13,
-        ),
+        _sheet(key, name, images[wrong], [f"{labels[i]}->{readings[name][i]}" for i in wrong], False),
         width="content",
+        output_format="PNG",  # as drawn: "auto" would re-encode the sheet as a JPEG at every run
         caption="Under each: what it is -> what the model read.",
     )
 
@@ -227,14 +236,14 @@ def taught_outcome():
         st.caption(f"Serving everyone: {run.outcome}")
 
 
-def files_tab(collection):
+def files_tab(collection, kept):
     if not collection.may(CHANGE):
         st.info(f"Only whoever may train adds zips to “{collection.name}”.")
         return
-    if collection.digits():
+    if kept:
         st.download_button(
             "Download as a zip (one folder per digit)",
-            collection.to_zip(),
+            collection.to_zip,  # made when clicked, not at every run of the page
             file_name=f"{folder_name(collection.name)}.zip",
             mime="application/zip",
             key="d_download",
@@ -267,7 +276,8 @@ if not collection.may(READ):
         "Only whoever may train (the teacher) sees, downloads and teaches it."
     )
     st.stop()
-images, labels = collection.arrays()
+key = (str(collection.folder), collection.version())
+kept, images, labels = _kept(*key, collection)
 if not len(labels):
     st.info(
         f"No digits kept in “{collection.name}” yet. On the Draw page, draw a digit, correct the answer if it "
@@ -278,11 +288,11 @@ view_digits, view_models, view_teach, view_files = st.tabs(
 )
 with view_digits:
     if len(labels):
-        digits_tab(collection, images, labels)
+        digits_tab(collection, kept, images, labels, key)
 with view_models:
     if len(labels):
-        models_tab(images, labels)
+        models_tab(images, labels, key)
 with view_teach:
     teach_tab(collection, labels)
 with view_files:
-    files_tab(collection)
+    files_tab(collection, kept)

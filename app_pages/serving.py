@@ -14,7 +14,12 @@ def catalog():
     return Catalog(state.settings())
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the model...")
+# Your digits compares up to this many models; the cache holds them and two more (the active
+# model and a session's own choice), so one run of that page never evicts what the next needs.
+MODELS_COMPARED = 8
+
+
+@st.cache_resource(max_entries=MODELS_COMPARED + 2, show_spinner="Loading the model...")
 def load_predictor(path, version, name):
     """One compiled, warmed-up predictor per model file version, shared by every session.
 

@@ -125,6 +125,7 @@ class Settings:
     ray_address: str | None = None  # the Ray cluster jobs go to with training 'ray': auto, host:6379, ray://host:10001
     training_password: str | None = None
     keep_versions: int = 5  # stopped or failed runs' model versions kept, newest first
+    keep_taught: int = 3  # taught versions kept per owner of the collection taught, newest first
     folder_field: bool = True  # whoever may train may name a data folder on the server (Train page)
     class_collection: str | None = None  # a collection everyone may keep digits in (off by default)
     max_digits_per_collection: int = 2000
@@ -136,7 +137,8 @@ class Settings:
     def __post_init__(self):
         if self.training not in TRAINING_MODES:
             raise InvalidSetting(f"training must be one of {', '.join(TRAINING_MODES)}, not {self.training!r}.")
-        for name in ("keep_versions", "max_digits_per_collection", "max_digits_per_owner", "max_digits_total"):
+        counts = ("keep_versions", "keep_taught", "max_digits_per_collection", "max_digits_per_owner")
+        for name in (*counts, "max_digits_total"):
             if getattr(self, name) < 1:
                 raise InvalidSetting(f"{name} must be at least 1, not {getattr(self, name)}.")
 
@@ -158,6 +160,7 @@ class Settings:
             ray_address=(env.get("RAY_ADDRESS") or secrets.get("ray_address") or "").strip() or None,
             training_password=env.get("LENET_TRAINING_PASSWORD") or secrets.get("training_password") or None,
             keep_versions=int(env.get("LENET_KEEP_VERSIONS") or secrets.get("keep_versions") or cls.keep_versions),
+            keep_taught=number("LENET_KEEP_TAUGHT", "keep_taught"),
             folder_field=str(env.get("LENET_FOLDER_FIELD") or secrets.get("folder_field") or "on").lower()
             not in ("off", "0", "false", "no"),
             class_collection=env.get("LENET_CLASS_COLLECTION") or secrets.get("class_collection") or None,
@@ -181,6 +184,7 @@ class Settings:
             "LENET_TRAINING": self.training,
             "RAY_ADDRESS": self.ray_address,
             "LENET_KEEP_VERSIONS": self.keep_versions,
+            "LENET_KEEP_TAUGHT": self.keep_taught,
             "LENET_CLASS_COLLECTION": self.class_collection,
         }
         return {name: str(value) for name, value in values.items() if value is not None}

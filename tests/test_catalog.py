@@ -75,3 +75,24 @@ def test_a_hundred_start_stop_cycles_leave_at_most_keep_versions(settings):
     assert len(partial) == KEEP and partial == ["lenet5-run100", "lenet5-run98", "lenet5-run99"]
     assert "finished-run" in trained and catalog.active().name == "finished-run"  # never the active one
     assert {m.name for m in catalog.models() if m.shipped} == {"lenet5", "lenet_bn"}
+
+
+def test_each_owner_keeps_only_their_newest_taught_versions_and_the_served_ones_stay(settings):
+    # Two owners teach six times each through `finish`; one of Ana's early versions is served.
+    store = RunStore.of(settings)
+    settings = dataclasses.replace(settings, keep_taught=2)
+    catalog = Catalog(settings)
+    model = build("lenet5")
+    for round_ in range(6):
+        for owner in ("a" * 16, "b" * 16):
+            run_id = store.create_run({"collection": f"{owner}/my digits"}, activate_when_done=False, kind="teach")
+            card = {"kind": "taught", "collection": f"{owner}/my digits", "test_accuracy": 0.99}
+            path = settings.trained_dir / f"lenet_bn-{owner[0]}-run{run_id}.keras"
+            metadata = save_model(model, path, {**card, "name": path.stem, "partial": False})
+            os.utime(path, (round_ * 10 + run_id, round_ * 10 + run_id))  # newest last, whatever the clock
+            if round_ == 0 and owner.startswith("a"):
+                catalog.activate(path.stem)
+            finish(settings, store, store.run(run_id), metadata)
+    taught = sorted(m.name for m in catalog.models() if not m.shipped)
+    assert taught == ["lenet_bn-a-run1", "lenet_bn-a-run11", "lenet_bn-a-run9", "lenet_bn-b-run10", "lenet_bn-b-run12"]
+    assert catalog.active().name == "lenet_bn-a-run1"  # served: never pruned

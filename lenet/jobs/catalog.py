@@ -106,15 +106,25 @@ class Catalog:
         ordered = [m for m in [*previous, *shipped] if m is not None and m.name != info.name]
         return list(dict.fromkeys(ordered))
 
-    def prune(self, keep):
-        """Delete all but the newest `keep` versions of stopped runs (partial models); the active
-        model, shipped models and finished runs' versions are never touched. Returns the names."""
-        active = self.active_name()
-        partial = [m for m in self.models() if not m.shipped and m.metadata.get("partial") and m.name != active]
-        for info in partial[keep:]:
+    def prune(self, keep, keep_taught=None):
+        """Delete all but the newest `keep` versions of stopped runs (partial models) and, when
+        `keep_taught` is given, all but each owner's newest `keep_taught` taught versions (the
+        owner of the collection taught). The active model, the models it would fall back on,
+        shipped models and finished training runs are never touched. Returns the names deleted."""
+        record = self._active_record()
+        spared = {n for n in [record.get("name"), *record.get("previous", [])] if isinstance(n, str)}
+        trained = [m for m in self.models() if not m.shipped and m.name not in spared]
+        doomed = [m for m in trained if m.metadata.get("partial")][keep:]
+        if keep_taught is not None:
+            by_owner = {}
+            for info in trained:
+                if info.metadata.get("kind") == "taught" and not info.metadata.get("partial"):
+                    by_owner.setdefault(str(info.metadata.get("collection", "")).split("/")[0], []).append(info)
+            doomed += [info for versions in by_owner.values() for info in versions[keep_taught:]]
+        for info in doomed:
             for path in (info.path, metadata_path(info.path)):
                 path.unlink(missing_ok=True)
-        return [m.name for m in partial[keep:]]
+        return [m.name for m in doomed]
 
     def activate_unless_worse(self, name, accuracy, margin=ACTIVATION_MARGIN):
         """Activate `name` if its MNIST test `accuracy` is at least the active model's less

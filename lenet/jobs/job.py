@@ -139,12 +139,13 @@ def work(settings, store, run, host, inputs=None):
 
 def finish(settings, store, run, metadata):
     """Serve the saved version if asked and not worse, keep the number of stopped runs' versions
-    within `Settings.keep_versions`, and record the outcome."""
+    within `Settings.keep_versions` and each owner's taught versions within `keep_taught`, and
+    record the outcome."""
     catalog = Catalog(settings)
     outcome = None
     if run.activate_when_done and not metadata["partial"]:
         outcome = catalog.activate_unless_worse(metadata["name"], metadata["test_accuracy"])
-    catalog.prune(settings.keep_versions)
+    catalog.prune(settings.keep_versions, settings.keep_taught)
     store.update(
         run.id,
         status=Status.STOPPED if metadata["partial"] else Status.FINISHED,
