@@ -5,6 +5,7 @@ random id in a cookie signed with the installation's secret (`lenet.people.owner
 page the first time and sent back by the browser on every later visit.
 """
 
+import threading
 import time
 
 import streamlit as st
@@ -71,11 +72,33 @@ def collections(teacher=False):
     return Collections(current.collections_dir, owner(), current.class_collection, teacher, quotas)
 
 
+@st.cache_resource
+def _address_keeps():
+    """When each address kept its last digits, shared by this server's sessions (one process:
+    each replica counts its own)."""
+    return threading.Lock(), {}
+
+
 def check_keep_rate(clock=time.monotonic):
-    """A one-line refusal when this session kept `keeps_per_minute` digits in the last minute."""
-    limit, now = settings().keeps_per_minute, clock()
+    """A one-line refusal when this session kept `keeps_per_minute` digits in the last minute,
+    or every session from its address together `keeps_per_address`; else the keep is counted."""
+    current, now = settings(), clock()
     recent = [t for t in st.session_state.get(KEEPS, []) if now - t < 60]
-    if len(recent) >= limit:
-        return f"You kept {limit} digits in the last minute; wait {60 - (now - recent[0]):.0f} s to keep more."
+    if len(recent) >= current.keeps_per_minute:
+        wait = 60 - (now - recent[0])
+        return f"You kept {current.keeps_per_minute} digits in the last minute; wait {wait:.0f} s to keep more."
+    lock, by_address = _address_keeps()
+    address = client_address(current)
+    with lock:
+        for known in [a for a, times in by_address.items() if not times or now - times[-1] >= 60]:
+            del by_address[known]  # forget quiet addresses: the table stays as small as the class
+        others = [t for t in by_address.get(address, []) if now - t < 60]
+        if len(others) >= current.keeps_per_address:
+            wait = 60 - (now - others[0])
+            return (
+                f"{current.keeps_per_address} digits were kept from your address in the last minute; "
+                f"wait {wait:.0f} s to keep more."
+            )
+        by_address[address] = [*others, now]
     st.session_state[KEEPS] = [*recent, now]
     return None

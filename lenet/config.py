@@ -132,6 +132,7 @@ class Settings:
     max_digits_per_owner: int = 5000  # one visitor's collections together
     max_digits_total: int = 50_000  # every collection on the server
     keeps_per_minute: int = 30  # one session's kept digits
+    keeps_per_address: int = 300  # every session from one address (a class behind one NAT shares one)
     trusted_proxy: bool = False  # a proxy in front sets X-Forwarded-For: the client's address comes from it
 
     def __post_init__(self):
@@ -168,6 +169,7 @@ class Settings:
             max_digits_per_owner=number("LENET_MAX_DIGITS_PER_OWNER", "max_digits_per_owner"),
             max_digits_total=number("LENET_MAX_DIGITS_TOTAL", "max_digits_total"),
             keeps_per_minute=number("LENET_KEEPS_PER_MINUTE", "keeps_per_minute"),
+            keeps_per_address=number("LENET_KEEPS_PER_ADDRESS", "keeps_per_address"),
             trusted_proxy=str(env.get("LENET_TRUSTED_PROXY") or secrets.get("trusted_proxy") or "off").lower()
             in ("on", "1", "true", "yes"),
         )

@@ -358,6 +358,25 @@ def test_your_digits_with_ten_models_reads_each_digit_once_per_model_not_at_ever
     assert not app.exception and "13 kept" in texts(app) and 13 in calls
 
 
+def test_sessions_from_one_address_keep_at_most_its_rate_together(server, monkeypatch):
+    # A new session per keep got past the per-session rate: the address now counts them all.
+    monkeypatch.setenv("LENET_KEEPS_PER_MINUTE", "5")
+    monkeypatch.setenv("LENET_KEEPS_PER_ADDRESS", "3")
+    from app_pages.visitor import _address_keeps
+
+    _address_keeps.clear()
+    refusals = []
+    for _ in range(4):
+        app = app_on()
+        app.file_uploader(key="uploads").set_value(("1.png", png(paper("1", size=(200, 240))), "image/png")).run()
+        upload_tab = next(tab for tab in app.tabs if "Upload" in tab.label)
+        next(b for b in upload_tab.button if b.label == "Keep this digit").click().run()
+        assert not app.exception
+        refusals += [e.value for e in app.error]
+    assert len(refusals) == 1 and refusals[0].startswith("3 digits were kept from your address in the last minute")
+    _address_keeps.clear()
+
+
 # ---------------------------------------------------------------------------- damaged files
 
 
