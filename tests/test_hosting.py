@@ -210,6 +210,73 @@ def test_four_uploads_of_forty_megapixels_at_once_keep_the_server_under_one_and_
     assert answers == "['7', '7', '7', '7']" and int(peak_mb) < 1500
 
 
+@pytest.mark.slow
+def test_four_different_hostile_requests_at_once_keep_the_server_under_one_and_a_half_gigabytes(tmp_path):
+    # One of each kind at the same time, in a process of its own as the server is: a zip whose
+    # header lies about a 200 MB member, a zip of 60 blank 6300x6300 pictures, a forged
+    # 8900x8900 canvas image and a 40 MP upload.
+    from hostile import blank_pictures_zip, huge_blank_png, lying_zip
+
+    (tmp_path / "lying.zip").write_bytes(lying_zip(actual=200 * 2**20))
+    (tmp_path / "blank.zip").write_bytes(blank_pictures_zip(60))
+    (tmp_path / "canvas.png").write_bytes(huge_blank_png(8900))
+    (tmp_path / "upload.png").write_bytes(just_under_the_pixel_cap("RGB"))
+    script = textwrap.dedent(f"""
+        import threading
+        from pathlib import Path
+        from app_pages.process import configure_process
+        configure_process()  # as app.py does in the server
+        from app_pages.uploads import read_upload
+        from lenet.config import Settings
+        from lenet.images.files import ImageRefused, open_canvas
+        from lenet.jobs.catalog import Catalog
+        from lenet.people.collection import CollectionRefused, Collections
+        folder = Path({str(tmp_path)!r})
+        info = Catalog(Settings()).active()
+        results = {{}}
+        def zip_(name):
+            owner = ("a" if name[0] == "l" else "b") * 16
+            mine = Collections(folder / "collections", owner).get("mine")
+            added, skipped = mine.add_zip((folder / name).read_bytes())
+            results[name] = f"{{added}} added, {{len(skipped)}} skipped"
+        def canvas(name):
+            try:
+                open_canvas((folder / name).read_bytes())
+                results[name] = "read"
+            except ImageRefused:
+                results[name] = "refused"
+        def upload(name):
+            results[name] = read_upload((folder / name).read_bytes(), str(info.path), info.version, info.name)[1].text
+        jobs = [(zip_, "lying.zip"), (zip_, "blank.zip"), (canvas, "canvas.png"), (upload, "upload.png")]
+        threads = [threading.Thread(target=job, args=(name,)) for job, name in jobs]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+        print(sorted(results.items()), int(hwm.split()[1]) // 1024)
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "KERAS_BACKEND": "tensorflow", "LENET_DATA_DIR": str(tmp_path)},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    results, peak_mb = run.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    print(f"\nfour hostile requests at once: {results}, peak resident memory {peak_mb} MB")
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert results == str(
+        [
+            ("blank.zip", "0 added, 11 skipped"),  # 10 blank pictures, then the zip's pixel budget
+            ("canvas.png", "refused"),
+            ("lying.zip", "0 added, 1 skipped"),
+            ("upload.png", "7"),
+        ]
+    )
+    assert int(peak_mb) < 1500
+
+
 # ---------------------------------------------------------------------------- owners
 
 
