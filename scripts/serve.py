@@ -156,7 +156,8 @@ def serve(args):
     nginx = args.nginx or shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if not nginx:
         raise Refused("nginx was not found: install it (apt-get install nginx) or name it with --nginx.")
-    work = Path(tempfile.mkdtemp(prefix="lenet-serve-"))
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="lenet-serve-"))
+    work.mkdir(parents=True, exist_ok=True)
     env = replica_environment(settings)
     replicas = [Replica(f"r{i + 1}", free_port(), env, work) for i in range(args.replicas)]
     proxy = None
@@ -183,7 +184,8 @@ def serve(args):
         stop(proxy)
         for replica in replicas:
             stop(replica.process)
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main():
@@ -192,6 +194,11 @@ def main():
     parser.add_argument("--port", type=int, default=8501, help="the port people open (default 8501)")
     parser.add_argument("--address", default="0.0.0.0", help="the address nginx listens on (default: all)")
     parser.add_argument("--nginx", help="the nginx binary (default: nginx on PATH, or /usr/sbin/nginx)")
+    parser.add_argument(
+        "--work-dir",
+        help="keep nginx's config and temporary files and the replicas' logs here (default: a "
+        "temporary folder, removed on stop)",
+    )
     args = parser.parse_args()
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
