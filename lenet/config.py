@@ -197,3 +197,7 @@ class Settings:
         doc="Streamlit's cookie secret, the same for every replica (scripts/serve.py)",
     )
     collections_dir = property(lambda self: self.data_dir / "collections", doc="people's kept digits, by collection")
+    password_waits = property(
+        lambda self: self.data_dir / "password-waits.json",
+        doc="wrong training passwords per client (hashed), counted by every app process alike",
+    )
