@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from appserver import CANVAS_BOX, chromium, clear_canvas, draw_strokes, free_port
 from conftest import ROOT, skip_or_fail, wait_for
-from handwriting import strokes_in_box
+from handwriting import paper, strokes_in_box
 
 from lenet.config import Settings
 from lenet.jobs.catalog import Catalog
@@ -145,6 +145,30 @@ def test_digits_kept_in_sessions_on_two_replicas_all_land(installation, draw_pag
     page.get_by_role("combobox", name="Collection").click()
     assert "Ana" in page.get_by_role("option").all_inner_texts()
     page.context.close()
+
+
+def test_an_upload_on_each_replica_is_read_and_its_pictures_shown(installation, draw_pages, browser, tmp_path):
+    # The file goes up over HTTP, apart from the websocket, and the pictures come back from the
+    # replica's /media: both must reach the replica that holds the session.
+    url, _ = installation
+    path = tmp_path / "photo-of-38.png"
+    paper("38", size=(500, 260)).save(path)
+    for replica in draw_pages:
+        pin = next(c["value"] for c in draw_pages[replica].context.cookies() if c["name"] == "lenet_replica")
+        page, served_by = visit(browser, url, replica=pin)
+        assert served_by == replica
+        page.get_by_role("tab", name="Upload").click(timeout=WAIT_MS)
+        page.locator('input[type="file"]').set_input_files(str(path))
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+                       .some(v => v.innerText.trim() === '38')""",
+            timeout=WAIT_MS,
+        )
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img')].some(i => i.src.includes('/media/') && i.naturalWidth > 0)",
+            timeout=WAIT_MS,
+        )
+        page.context.close()
 
 
 def test_an_activation_on_one_replica_reads_the_next_stroke_on_the_other(installation, draw_pages, browser):
