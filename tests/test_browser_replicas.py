@@ -243,7 +243,7 @@ def shown(page, words):
     return alert.inner_text().strip()
 
 
-def test_a_broken_model_file_and_database_read_the_same_on_both_replicas(installation, draw_pages, browser):
+def test_a_broken_model_file_and_database_read_the_same_on_both_replicas(installation, draw_pages, browser, tmp_path):
     url, settings = installation
     Catalog(settings).activate(SHARED)
     wait_for(lambda: RunStore.of(settings).active_run() is None, what="no run in progress")
@@ -259,6 +259,7 @@ def test_a_broken_model_file_and_database_read_the_same_on_both_replicas(install
         assert served_by == replica
         model_warnings[replica] = shown(page, "can't be loaded")
         assert draw(page, 7) == "7" and read_by(page)[:1] == [settings.default_model]  # the fallback reads
+        page.screenshot(path=str(tmp_path / f"broken-model-{pin}.png"))
         page.goto(f"{url}/train", timeout=WAIT_MS)
         database_errors[replica] = shown(page, "can't be read")
         page.context.close()
