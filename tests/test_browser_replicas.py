@@ -83,6 +83,11 @@ def visit(browser, url, replica=None, path="", cookies=()):
     return page, served_by
 
 
+def pin_of(page):
+    """The replica nginx named in this page's browser's `lenet_replica` cookie: r1, r2."""
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "lenet_replica")
+
+
 def replica_of(page):
     """The replica this page's browser reaches now (nginx's X-Replica on a request of its own)."""
     return page.evaluate("async () => (await fetch('/_stcore/health')).headers.get('X-Replica')")
@@ -111,7 +116,7 @@ def draw_pages(installation, browser):
     """A Draw page on each replica, open for the whole module: {replica address: page}."""
     url, _ = installation
     first, first_replica = visit(browser, url)  # no cookie: nginx draws a replica and names it in one
-    drawn = next(c["value"] for c in first.context.cookies() if c["name"] == "lenet_replica")
+    drawn = pin_of(first)
     second, second_replica = visit(browser, url, replica="r2" if drawn == "r1" else "r1")
     pages = {first_replica: first, second_replica: second}
     for page in pages.values():
@@ -138,8 +143,7 @@ def test_digits_kept_in_sessions_on_two_replicas_all_land(installation, draw_pag
     # Ana, on the other replica with her signed owner cookie, still has her digits: the key is shared.
     ana_page = next(iter(draw_pages.values()))
     owner = next(c for c in ana_page.context.cookies() if c["name"] == "lenet_owner")
-    pinned = next(c["value"] for c in ana_page.context.cookies() if c["name"] == "lenet_replica")
-    other = "r2" if pinned == "r1" else "r1"
+    other = "r2" if pin_of(ana_page) == "r1" else "r1"
     page, served_by = visit(browser, url, replica=other, path="digits", cookies=[owner])
     assert served_by != kept["Ana"][0]
     page.get_by_role("combobox", name="Collection").click()
@@ -154,8 +158,7 @@ def test_an_upload_on_each_replica_is_read_and_its_pictures_shown(installation, 
     path = tmp_path / "photo-of-38.png"
     paper("38", size=(500, 260)).save(path)
     for replica in draw_pages:
-        pin = next(c["value"] for c in draw_pages[replica].context.cookies() if c["name"] == "lenet_replica")
-        page, served_by = visit(browser, url, replica=pin)
+        page, served_by = visit(browser, url, replica=pin_of(draw_pages[replica]))
         assert served_by == replica
         page.get_by_role("tab", name="Upload").click(timeout=WAIT_MS)
         page.locator('input[type="file"]').set_input_files(str(path))
@@ -181,8 +184,7 @@ def test_an_activation_on_one_replica_reads_the_next_stroke_on_the_other(install
     store = RunStore.of(settings)
     run_id = store.create_run({"architecture": "lenet5", "epochs": 1})
     store.update(run_id, status="finished", model_name=SHARED)
-    pinned = next(c["value"] for c in draw_here.context.cookies() if c["name"] == "lenet_replica")
-    train, served_by = visit(browser, url, replica=pinned, path="train")
+    train, served_by = visit(browser, url, replica=pin_of(draw_here), path="train")
     assert served_by == here
     train.get_by_role("button", name="Activate", exact=True).click(timeout=WAIT_MS)
     train.get_by_text("Active: serving the Draw page").wait_for(timeout=WAIT_MS)
@@ -201,10 +203,7 @@ def test_an_activation_on_one_replica_reads_the_next_stroke_on_the_other(install
 def test_a_run_started_on_one_replica_is_watched_live_on_the_other(installation, draw_pages, browser, mnist, tmp_path):
     url, settings = installation
     here, there = draw_pages
-    pins = {
-        replica_of(page): next(c["value"] for c in page.context.cookies() if c["name"] == "lenet_replica")
-        for page in draw_pages.values()
-    }
+    pins = {replica: pin_of(page) for replica, page in draw_pages.items()}
     starter, served_by = visit(browser, url, replica=pins[here], path="train")
     assert served_by == here
     sidebar = starter.locator('[data-testid="stSidebar"]')
@@ -249,10 +248,7 @@ def test_a_broken_model_file_and_database_read_the_same_on_both_replicas(install
     wait_for(lambda: RunStore.of(settings).active_run() is None, what="no run in progress")
     (settings.trained_dir / f"{SHARED}.keras").write_bytes(b"not a Keras file " * 64)
     settings.runs_path.write_bytes(b"not a database " * 512)
-    pins = {
-        replica_of(page): next(c["value"] for c in page.context.cookies() if c["name"] == "lenet_replica")
-        for page in draw_pages.values()
-    }
+    pins = {replica: pin_of(page) for replica, page in draw_pages.items()}
     model_warnings, database_errors = {}, {}
     for replica, pin in pins.items():
         page, served_by = visit(browser, url, replica=pin)
