@@ -198,4 +198,12 @@ class Settings:
     logs_dir = property(lambda self: self.data_dir / "runs", doc="one log per training job")
     cache_dir = property(lambda self: self.derived_dir or self.data_dir / "cache", doc="derived files, safe to delete")
     owner_key = property(lambda self: self.data_dir / "owner.key", doc="signs visitors' owner cookies; keep private")
+    cookie_key = property(
+        lambda self: self.data_dir / "cookie.key",
+        doc="Streamlit's cookie secret, the same for every replica (scripts/serve.py)",
+    )
     collections_dir = property(lambda self: self.data_dir / "collections", doc="people's kept digits, by collection")
+    password_waits = property(
+        lambda self: self.data_dir / "password-waits.json",
+        doc="wrong training passwords per client (hashed), counted by every app process alike",
+    )

@@ -2,7 +2,8 @@
 
 `atomic_file` yields a temporary path beside the target and renames it into place when the
 block succeeds: readers (other sessions, other processes) see the old file or the new one,
-never half of one, and a crash leaves the old one.
+never half of one, and a crash leaves the old one. `file_lock` lets one holder at a time, among
+the threads and processes (app replicas) of one host, do a piece of work.
 """
 
 import contextlib
@@ -10,7 +11,16 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: the lock then holds among one process's threads only
+    fcntl = None
+
+_THREAD_LOCKS = {}
 
 
 @contextlib.contextmanager
@@ -34,6 +44,38 @@ def atomic_file(path):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def file_lock(path, timeout):
+    """Hold the lock named by `path` (a file made if missing) for the block; yields True, or
+    False (holding nothing) when another thread or process of this host held it `timeout` s."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        lock = _THREAD_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+        held = lock.acquire(timeout=timeout)
+        try:
+            yield held
+        finally:
+            if held:
+                lock.release()
+        return
+    with open(path, "a") as f:  # each open is a lock of its own: threads of one process exclude each other too
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.1)
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def write_json_atomic(path, data):

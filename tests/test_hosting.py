@@ -135,6 +135,19 @@ def test_parallel_guesses_from_one_address_are_checked_one_wait_apart():
     assert throttle.attempt("10.0.0.7", lambda: True) and throttle.wait_left("10.0.0.7") == 0
 
 
+def test_replicas_over_one_data_folder_count_an_address_s_guesses_together(tmp_path):
+    now = [0.0]
+    path = tmp_path / "password-waits.json"
+    one, other = (PasswordThrottle(path, clock=lambda: now[0]) for _ in range(2))  # two app processes
+    for replica in [one, other] * FREE_ATTEMPTS:
+        replica.record("10.0.0.7", ok=False)
+    assert one.wait_left("10.0.0.7") == other.wait_left("10.0.0.7") == 8  # 6 wrong between them: 2 ** (6 - 3) s
+    assert one.wait_left("10.0.0.8") == 0  # someone else is not held up
+    assert "10.0.0.7" not in path.read_text()  # addresses are kept hashed
+    other.record("10.0.0.7", ok=True)
+    assert one.wait_left("10.0.0.7") == 0
+
+
 class Context:
     def __init__(self, ip, headers):
         self.ip_address, self.headers, self.cookies = ip, headers, {}

@@ -5,14 +5,14 @@ loaded in safe mode. The exported file reads the MNIST test set in its own runti
 Keras model through the app's own fast path, and both figures are kept with the file in the
 data folder's cache (`cache/exports`), keyed by the model's version: asking again for the
 same version and format costs nothing, and a replaced file is exported afresh. One export runs
-at a time in a process, so a burst of requests can't take a small server's cores.
+at a time on the host, however many app replicas serve it (a lock file in the cache), so a burst
+of requests can't take a small server's cores.
 """
 
 import dataclasses
 import hashlib
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -21,13 +21,12 @@ from lenet.jobs.catalog import Catalog
 from lenet.nets import export
 from lenet.nets.evaluation import evaluate_arrays, scores
 from lenet.nets.modelio import load_model
-from lenet.storage import atomic_file, read_json, write_json_atomic
+from lenet.storage import atomic_file, file_lock, read_json, write_json_atomic
 
 # An exported file reads the test set within this of the Keras model (a twentieth of a point)
 # or it is not offered: a larger gap means the conversion changed what the model computes.
 CHECK_TOLERANCE = 0.0005
 LOCK_WAIT_S = 120
-_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,12 +99,10 @@ def export_version(settings, model_name, name):
     export.require(name)
     if cached:
         return cached
-    if not _LOCK.acquire(timeout=LOCK_WAIT_S):
-        raise export.ExportRefused("Another export is running on this server; try again in a minute.")
-    try:
+    with file_lock(settings.cache_dir / "exports" / ".lock", LOCK_WAIT_S) as held:
+        if not held:
+            raise export.ExportRefused("Another export is running on this server; try again in a minute.")
         return cached_export(settings, model_name, name) or _export(settings, _catalogued(settings, model_name), name)
-    finally:
-        _LOCK.release()
 
 
 def _export(settings, info, name):
