@@ -136,9 +136,20 @@ def keep_controls(digit, key):
             )
 
 
+# The bars as a Vega-Lite spec of our own: `st.bar_chart` builds it through Altair, whose
+# validation cost ~30 ms of the server's CPU at every stroke (benchmarks/class_load.py).
+PROBABILITY_SPEC = {
+    "mark": {"type": "bar", "tooltip": True},
+    "encoding": {
+        "x": {"field": "digit", "type": "nominal", "title": "digit", "axis": {"labelAngle": 0}},
+        "y": {"field": "probability", "type": "quantitative", "title": "probability", "scale": {"domain": [0, 1]}},
+    },
+}
+
+
 def probability_chart(probabilities):
     data = pd.DataFrame({"digit": list(CLASS_NAMES), "probability": [float(p) for p in probabilities]})
-    st.bar_chart(data, x="digit", y="probability", height=220, y_label="probability", x_label="digit")
+    st.vega_lite_chart(data, PROBABILITY_SPEC, height=220, width="stretch")
 
 
 def prediction_metric(reading, min_confidence, model_name):
@@ -295,18 +306,24 @@ def result_panel(model_predictor, reading, key):
         )
     digit = digits[index]
     keep_controls(digit, key)
-    # Tabs that know which one is open, so the invariance sweep runs only while it is looked at.
+    # Tabs that know which one is open: only the open one is drawn. A stroke then costs the
+    # server the answer and one tab, not the saliency, feature maps and pictures of tabs
+    # nobody looks at (half the CPU of a stroke; benchmarks/class_load.py). A click on a tab
+    # reruns this fragment and draws that one.
     tab_probabilities, tab_steps, tab_network, tab_invariance = st.tabs(
         ["Probabilities", "What the model sees", "Inside the network", "Invariance"],
         key=f"{key}_tabs",
         on_change="rerun",
     )
-    with tab_probabilities:
-        probability_chart(digit.probabilities)
-    with tab_steps:
-        steps_strip(reading.steps + digit.steps)
-    with tab_network:
-        network_panel(model_predictor, digit.input, digit.value, digit.probabilities[digit.value])
+    if tab_probabilities.open:
+        with tab_probabilities:
+            probability_chart(digit.probabilities)
+    if tab_steps.open:
+        with tab_steps:
+            steps_strip(reading.steps + digit.steps)
+    if tab_network.open:
+        with tab_network:
+            network_panel(model_predictor, digit.input, digit.value, digit.probabilities[digit.value])
     if tab_invariance.open:
         with tab_invariance:
             invariance_panel(model_predictor, digit.input, key)

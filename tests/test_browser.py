@@ -97,6 +97,21 @@ def test_drawing_digits_with_the_mouse_reads_them(page):
         page.screenshot(path=str(Path(shots) / "draw-page.png"))
 
 
+def test_a_stroke_draws_only_the_open_tab_and_a_click_on_another_draws_it(page):
+    # The saliency and feature maps cost most of a stroke: they are drawn when looked at.
+    clear(page)
+    draw_with_mouse(page, 3)
+    wait_for_prediction(page, "3")
+    page.wait_for_timeout(1000)  # the rest of the panel has arrived
+    assert page.get_by_text("What drove the answer 3").count() == 0
+    assert page.locator('[data-testid="stVegaLiteChart"]').first.is_visible()  # the probabilities
+    page.get_by_role("tab", name="Inside the network").first.click()
+    page.get_by_text("What drove the answer 3").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Feature maps.").first.is_visible()
+    page.get_by_role("tab", name="Probabilities").first.click()  # as the other tests expect it
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
+
+
 def test_digits_side_by_side_are_read_as_a_number(page):
     clear(page)
     draw_with_mouse(page, 4, box=(20, 60, 120, 220))
