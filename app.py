@@ -5,7 +5,6 @@ import sys
 import streamlit as st
 
 from app_pages.process import configure_process
-from app_pages.visitor import remember_visitor
 
 configure_process()
 st.set_page_config(page_title="LeNet Studio", page_icon="✍️", layout="wide")
@@ -17,7 +16,6 @@ pages = [
     st.Page("app_pages/about.py", title="About", icon=":material/info:"),
 ]
 navigation = st.navigation(pages)
-remember_visitor()  # the browser keeps its private owner id (its collections are its own)
 # A cold server imports TensorFlow and loads the model first (seconds): the title, the pages and
 # what is happening are on screen before that, not a blank page.
 # The slot is made on every run, filled only on a cold one: the page's elements then keep their
@@ -28,6 +26,10 @@ if cold:
     with waiting.container():
         st.title(navigation.title)
         st.info("Loading the network (the first visit after the server starts takes a few seconds)...")
+# After the title: the owner's collections bring the image libraries (scipy, scikit-image), ~0.8 s.
+from app_pages.visitor import remember_visitor  # noqa: E402
+
+remember_visitor()  # the browser keeps its private owner id (its collections are its own)
 from app_pages.serving import model_sidebar  # noqa: E402 (after the page has something to show)
 
 model_sidebar()
