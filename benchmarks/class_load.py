@@ -106,18 +106,19 @@ class Run:
     status: int | None = None
     text: str = ""
     error: str = ""
+    pictures: list = dataclasses.field(default_factory=list)  # /media URLs the run showed
 
 
 class Session:
     """One visitor speaking Streamlit's websocket protocol, as the browser does."""
 
-    def __init__(self, url):
-        self.url = url
+    def __init__(self, url, tab=None):
+        self.url, self.tab = url, tab  # the result tab this visitor keeps open (None: the first)
         self.host, self.port = url.split("//")[1].split(":")
         self.cookie = ""
         self.runs = []
         self.fetched = set()  # pictures the browser has in its cache already
-        self.canvas_id = self.fragment_id = self.page_hash = None
+        self.canvas_id = self.fragment_id = self.page_hash = self.tabs_id = None
         self._run = None
         self._finished = asyncio.Event()
 
@@ -155,6 +156,9 @@ class Session:
         if canvas_value is not None:
             widget = rerun.widget_states.widgets.add()
             widget.id, widget.json_value = self.canvas_id, canvas_value
+            if self.tab and self.tabs_id:  # the browser sends the open tab with every stroke
+                tabs = rerun.widget_states.widgets.add()
+                tabs.id, tabs.string_value = self.tabs_id, self.tab
             rerun.page_script_hash, rerun.fragment_id = self.page_hash, self.fragment_id
         else:
             rerun.widget_states.SetInParent()
@@ -186,6 +190,11 @@ class Session:
         run, kind = self._run, message.WhichOneof("type")
         if kind == "new_session":
             self.page_hash = message.new_session.page_script_hash
+        elif kind == "delta" and message.delta.WhichOneof("type") == "add_block":
+            block = message.delta.add_block
+            which = block.WhichOneof("type")
+            if which and getattr(getattr(block, which), "id", "").endswith("-draw_tabs"):
+                self.tabs_id = getattr(block, which).id
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element" and run is not None:
             element = message.delta.new_element
             which = element.WhichOneof("type")
@@ -196,7 +205,7 @@ class Session:
             elif which == "exception":
                 run.error = run.error or f"exception: {element.exception.message[:80]}"
             elif which == "imgs":
-                run.pictures = getattr(run, "pictures", []) + [i.url for i in element.imgs.imgs]
+                run.pictures += [i.url for i in element.imgs.imgs]
         elif kind == "script_finished" and run is not None:
             run.finished, run.status = time.perf_counter(), message.script_finished
             if message.script_finished not in FINISHED_OK:
@@ -204,7 +213,7 @@ class Session:
             self._finished.set()
 
     async def _fetch_pictures(self, run):
-        for url in getattr(run, "pictures", []):
+        for url in run.pictures:
             if url.startswith("/media/") and url not in self.fetched:
                 self.fetched.add(url)
                 await self._get(url)
@@ -224,9 +233,9 @@ class Session:
         self.reader.cancel()
 
 
-async def opened(url, number):
+async def opened(url, number, tab=None):
     """A session with the Draw page loaded (an error's text instead when it could not be)."""
-    session = Session(url)
+    session = Session(url, tab)
     await asyncio.sleep(random.Random(number).uniform(0, 3))  # a class does not press Enter in one instant
     try:
         await session.open()
@@ -257,9 +266,10 @@ async def draws(session, number, digits, until, results):
         await asyncio.sleep(max(0, started + rng.uniform(*DIGIT_EVERY_S) - time.perf_counter()))
 
 
-async def crowd(url, count, digits, seconds, trainer, results, measured):
-    """`count` sessions open the page, then draw for `seconds`; `measured` is entered around the drawing."""
-    sessions = await asyncio.gather(*(opened(url, n) for n in range(count)))
+async def crowd(url, count, digits, seconds, trainer, results, measured, tab=None):
+    """`count` sessions open the page, then draw for `seconds` with `tab` open; `measured` is
+    entered around the drawing."""
+    sessions = await asyncio.gather(*(opened(url, n, tab) for n in range(count)))
     results["errors"] += [s for s in sessions if isinstance(s, str)]
     sessions = [s for s in sessions if not isinstance(s, str)]
     with measured():
@@ -359,7 +369,7 @@ def timed(process, spent):
     spent["wall"] = time.perf_counter() - wall
 
 
-def measure(replicas, sessions, seconds, digits, data_dir, train=True):
+def measure(replicas, sessions, seconds, digits, data_dir, train=True, tab=None):
     figures = {}
     trainer = Trainer(data_dir) if train else None
     with served(data_dir, replicas) as (url, process):
@@ -371,7 +381,8 @@ def measure(replicas, sessions, seconds, digits, data_dir, train=True):
         for count in sessions:
             results = {"latencies": [], "errors": [], "answered": 0, "right": 0}
             spent = {}
-            asyncio.run(crowd(url, count, digits, seconds, trainer, results, functools.partial(timed, process, spent)))
+            measured = functools.partial(timed, process, spent)
+            asyncio.run(crowd(url, count, digits, seconds, trainer, results, measured, tab))
             times = sorted(results["latencies"])
             p95 = times[min(len(times) - 1, int(0.95 * len(times)))] if times else float("nan")
             figures[count] = {
@@ -385,7 +396,7 @@ def measure(replicas, sessions, seconds, digits, data_dir, train=True):
                 "answered strokes": results["answered"],
                 "client CPU share of the machine": round(spent["mine"] / spent["wall"] / os.cpu_count(), 4),
             }
-            print(f"replicas {replicas}, N={count}: {json.dumps(figures[count])}", flush=True)
+            print(f"replicas {replicas}, N={count}, tab {tab or 'first'}: {json.dumps(figures[count])}", flush=True)
     if trainer:
         trainer.stop()
     return figures
@@ -397,13 +408,19 @@ def main():
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seconds", type=float, default=60, help="how long each class draws")
     parser.add_argument("--no-training", action="store_true", help="no training job meanwhile")
+    parser.add_argument(
+        "--tab",
+        help='the result tab every visitor keeps open, e.g. "Inside the network" (default: the first, Probabilities)',
+    )
     args = parser.parse_args()
     digits = real_digits(60)
     report = {}
     with tempfile.TemporaryDirectory() as folder:
         for replicas in args.replicas:
             data_dir = Path(folder) / f"data-{replicas}"
-            report[replicas] = measure(replicas, args.sessions, args.seconds, digits, data_dir, not args.no_training)
+            report[replicas] = measure(
+                replicas, args.sessions, args.seconds, digits, data_dir, not args.no_training, args.tab
+            )
     print(json.dumps(report, indent=1, default=float))
 
 
