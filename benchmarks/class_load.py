@@ -309,7 +309,8 @@ def served(data_dir, replicas):
         deadline = time.time() + 240
         while "Ctrl-C stops" not in Path(log.name).read_text():
             if process.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"scripts/serve.py did not start: see {log.name}")
+                said = Path(log.name).read_text().strip().splitlines()[-1:] or ["(nothing)"]
+                raise RuntimeError(f"scripts/serve.py did not start ({said[0]}); its log: {log.name}")
             time.sleep(0.5)
         yield url, process
     finally:
@@ -425,4 +426,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from lenet.cli import run_main
+
+    run_main(main)
