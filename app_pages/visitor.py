@@ -5,6 +5,7 @@ random id in a cookie signed with the installation's secret (`lenet.people.owner
 page the first time and sent back by the browser on every later visit.
 """
 
+import hashlib
 import threading
 import time
 
@@ -13,6 +14,7 @@ import streamlit as st
 from app_pages.state import OWNER, settings
 from lenet.people.collection import Collections, Quotas
 from lenet.people.owners import new_owner, owner_secret, sign, user_owner, verify
+from lenet.storage import file_lock, read_json, write_json_atomic
 
 COOKIE = "lenet_owner"
 COOKIE_DAYS = 365
@@ -72,33 +74,48 @@ def collections(teacher=False):
     return Collections(current.collections_dir, owner(), current.class_collection, teacher, quotas)
 
 
-@st.cache_resource
-def _address_keeps():
-    """When each address kept its last digits, shared by this server's sessions (one process:
-    each replica counts its own)."""
-    return threading.Lock(), {}
+KEEPS_LOCK = threading.Lock()  # the file lock excludes other processes; this, this one's threads
+LOCK_WAIT_S = 5  # past this the keep is counted without the lock: a lost count, never a lockout
 
 
-def check_keep_rate(clock=time.monotonic):
+def _address_key(address):
+    return hashlib.sha256(f"keeps:{address}".encode()).hexdigest()[:24]
+
+
+def count_address_keep(path, address, limit, clock=time.time):
+    """Count a keep from `address` in the file `path`, which every app process on the host
+    (replicas behind a proxy) reads, unless `limit` were counted in the last minute; returns 0,
+    or the seconds until it may keep again. Addresses are kept hashed; quiet ones are dropped."""
+    with KEEPS_LOCK, file_lock(path.with_suffix(".lock"), LOCK_WAIT_S):
+        now = clock()
+        book = {}
+        for key, times in read_json(path, {}).items():
+            if isinstance(times, list):
+                recent = [t for t in times if isinstance(t, (int, float)) and now - t < 60]
+                if recent:
+                    book[key] = recent
+        mine = book.get(_address_key(address), [])
+        if len(mine) >= limit:
+            return 60 - (now - mine[0])
+        book[_address_key(address)] = [*mine, now]
+        write_json_atomic(path, book)
+    return 0
+
+
+def check_keep_rate(clock=time.time):
     """A one-line refusal when this session kept `keeps_per_minute` digits in the last minute,
-    or every session from its address together `keeps_per_address`; else the keep is counted."""
+    or every session from its address together (on every replica of this host)
+    `keeps_per_address`; else the keep is counted."""
     current, now = settings(), clock()
     recent = [t for t in st.session_state.get(KEEPS, []) if now - t < 60]
     if len(recent) >= current.keeps_per_minute:
         wait = 60 - (now - recent[0])
         return f"You kept {current.keeps_per_minute} digits in the last minute; wait {wait:.0f} s to keep more."
-    lock, by_address = _address_keeps()
-    address = client_address(current)
-    with lock:
-        for known in [a for a, times in by_address.items() if not times or now - times[-1] >= 60]:
-            del by_address[known]  # forget quiet addresses: the table stays as small as the class
-        others = [t for t in by_address.get(address, []) if now - t < 60]
-        if len(others) >= current.keeps_per_address:
-            wait = 60 - (now - others[0])
-            return (
-                f"{current.keeps_per_address} digits were kept from your address in the last minute; "
-                f"wait {wait:.0f} s to keep more."
-            )
-        by_address[address] = [*others, now]
+    wait = count_address_keep(current.address_keeps, client_address(current), current.keeps_per_address, clock)
+    if wait:
+        return (
+            f"{current.keeps_per_address} digits were kept from your address in the last minute; "
+            f"wait {wait:.0f} s to keep more."
+        )
     st.session_state[KEEPS] = [*recent, now]
     return None

@@ -207,3 +207,7 @@ class Settings:
         lambda self: self.data_dir / "password-waits.json",
         doc="wrong training passwords per client (hashed), counted by every app process alike",
     )
+    address_keeps = property(
+        lambda self: self.data_dir / "address-keeps.json",
+        doc="when each address (hashed) kept digits in the last minute, counted by every app process alike",
+    )

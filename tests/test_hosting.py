@@ -15,6 +15,7 @@ from hostile import zip_of
 from streamlit.testing.v1 import AppTest
 
 from app_pages.access import FREE_ATTEMPTS, LONGEST_WAIT_S, PasswordThrottle
+from app_pages.visitor import count_address_keep
 from benchmarks.samples import just_under_the_pixel_cap
 from lenet.config import Settings
 from lenet.jobs.catalog import Catalog
@@ -442,9 +443,7 @@ def test_sessions_from_one_address_keep_at_most_its_rate_together(server, monkey
     # A new session per keep got past the per-session rate: the address now counts them all.
     monkeypatch.setenv("LENET_KEEPS_PER_MINUTE", "5")
     monkeypatch.setenv("LENET_KEEPS_PER_ADDRESS", "3")
-    from app_pages.visitor import _address_keeps
-
-    _address_keeps.clear()
+    server.address_keeps.unlink(missing_ok=True)
     refusals = []
     for _ in range(4):
         app = app_on()
@@ -454,7 +453,24 @@ def test_sessions_from_one_address_keep_at_most_its_rate_together(server, monkey
         assert not app.exception
         refusals += [e.value for e in app.error]
     assert len(refusals) == 1 and refusals[0].startswith("3 digits were kept from your address in the last minute")
-    _address_keeps.clear()
+    server.address_keeps.unlink(missing_ok=True)
+
+
+def test_replicas_over_one_data_folder_count_an_address_s_keeps_together(tmp_path):
+    # Each replica counted its own: behind two replicas an address kept twice its rate.
+    path, now = tmp_path / "address-keeps.json", [100.0]
+    clock = lambda: now[0]  # noqa: E731
+    other = "from app_pages.visitor import count_address_keep as c; import sys, pathlib; "
+    other += f"print(c(pathlib.Path({str(path)!r}), '10.0.0.7', 3, clock=lambda: 100.5))"
+    assert count_address_keep(path, "10.0.0.7", 3, clock) == 0
+    for _ in range(2):  # another app process on the host, counting into the same file
+        said = subprocess.run([sys.executable, "-c", other], cwd=ROOT, capture_output=True, text=True, check=True)
+        assert said.stdout.strip() == "0"
+    assert count_address_keep(path, "10.0.0.7", 3, clock) == pytest.approx(60)  # the fourth waits
+    assert count_address_keep(path, "10.0.0.8", 3, clock) == 0  # someone else is not held up
+    assert "10.0.0.7" not in path.read_text()  # addresses are kept hashed
+    now[0] = 161.0  # a minute on, the address may keep again
+    assert count_address_keep(path, "10.0.0.7", 3, clock) == 0
 
 
 # ---------------------------------------------------------------------------- damaged files
