@@ -20,7 +20,7 @@ import streamlit as st
 
 from app_pages.state import TRAINING_UNLOCKED, settings
 from app_pages.visitor import client_address
-from lenet.storage import file_lock, read_json, write_json_atomic
+from lenet.storage import locked_json
 
 FREE_ATTEMPTS = 3  # wrong passwords before the waits begin
 LONGEST_WAIT_S = 60
@@ -66,16 +66,13 @@ class PasswordThrottle:
             return
         # Held only to read and write the file, never while an attempt waits its turn; should it
         # not come within LOCK_WAIT_S, the counts are updated without it (a lost count, no lockout).
-        with self.lock, file_lock(self.path.with_suffix(".lock"), LOCK_WAIT_S):
+        with locked_json(self.path, LOCK_WAIT_S) as counts:
             now = self.clock()
-            counts = {
-                key: value
-                for key, value in read_json(self.path, {}).items()
-                if isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
-                if now - value[2] < FORGET_AFTER_S
-            }
+            for key, value in list(counts.items()):
+                valid = isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
+                if not valid or now - value[2] >= FORGET_AFTER_S:
+                    del counts[key]
             yield counts
-            write_json_atomic(self.path, counts)
 
     def attempt(self, client, check):
         """`check()` (True for a right password) once this client's wait is over, one attempt

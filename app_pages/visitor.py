@@ -6,7 +6,6 @@ page the first time and sent back by the browser on every later visit.
 """
 
 import hashlib
-import threading
 import time
 
 import streamlit as st
@@ -14,7 +13,7 @@ import streamlit as st
 from app_pages.state import OWNER, settings
 from lenet.people.collection import Collections, Quotas
 from lenet.people.owners import new_owner, owner_secret, sign, user_owner, verify
-from lenet.storage import file_lock, read_json, write_json_atomic
+from lenet.storage import locked_json
 
 COOKIE = "lenet_owner"
 COOKIE_DAYS = 365
@@ -74,7 +73,6 @@ def collections(teacher=False):
     return Collections(current.collections_dir, owner(), current.class_collection, teacher, quotas)
 
 
-KEEPS_LOCK = threading.Lock()  # the file lock excludes other processes; this, this one's threads
 LOCK_WAIT_S = 5  # past this the keep is counted without the lock: a lost count, never a lockout
 
 
@@ -86,19 +84,18 @@ def count_address_keep(path, address, limit, clock=time.time):
     """Count a keep from `address` in the file `path`, which every app process on the host
     (replicas behind a proxy) reads, unless `limit` were counted in the last minute; returns 0,
     or the seconds until it may keep again. Addresses are kept hashed; quiet ones are dropped."""
-    with KEEPS_LOCK, file_lock(path.with_suffix(".lock"), LOCK_WAIT_S):
+    with locked_json(path, LOCK_WAIT_S) as book:
         now = clock()
-        book = {}
-        for key, times in read_json(path, {}).items():
-            if isinstance(times, list):
-                recent = [t for t in times if isinstance(t, (int, float)) and now - t < 60]
-                if recent:
-                    book[key] = recent
+        for key, times in list(book.items()):
+            book[key] = (
+                [t for t in times if isinstance(t, (int, float)) and now - t < 60] if isinstance(times, list) else []
+            )
+            if not book[key]:
+                del book[key]  # quiet addresses are forgotten: the file stays as small as the class
         mine = book.get(_address_key(address), [])
         if len(mine) >= limit:
             return 60 - (now - mine[0])
         book[_address_key(address)] = [*mine, now]
-        write_json_atomic(path, book)
     return 0
 
 

@@ -291,7 +291,7 @@ async def crowd(url, count, digits, seconds, trainer, results, measured, tab=Non
 def served(data_dir, replicas):
     """`scripts/serve.py --replicas N` on a free port; yields (url, its process)."""
     sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
-    from serve import free_port
+    from serve import free_port, log_tail
 
     port = free_port()
     env = {**os.environ, "LENET_DATA_DIR": str(data_dir)}
@@ -309,8 +309,8 @@ def served(data_dir, replicas):
         deadline = time.time() + 240
         while "Ctrl-C stops" not in Path(log.name).read_text():
             if process.poll() is not None or time.time() > deadline:
-                said = Path(log.name).read_text().strip().splitlines()[-1:] or ["(nothing)"]
-                raise RuntimeError(f"scripts/serve.py did not start ({said[0]}); its log: {log.name}")
+                said = log_tail(log.name, 1).strip() or "(nothing)"
+                raise RuntimeError(f"scripts/serve.py did not start ({said}); its log: {log.name}")
             time.sleep(0.5)
         yield url, process
     finally:

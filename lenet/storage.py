@@ -78,6 +78,18 @@ def file_lock(path, timeout):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def locked_json(path, timeout):
+    """The JSON object in `path` ({} when missing or unreadable) for the block to read and
+    change, written back atomically after it; every thread and process of this host waits its
+    turn (`file_lock` on `path`'s `.lock`; after `timeout` s the block runs without it)."""
+    path = Path(path)
+    with file_lock(path.with_suffix(".lock"), timeout):
+        data = read_json(path, {})
+        yield data
+        write_json_atomic(path, data)
+
+
 def write_json_atomic(path, data):
     """Replace `path` with `data` as JSON, atomically."""
     with atomic_file(path) as tmp:
