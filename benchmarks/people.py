@@ -41,7 +41,32 @@ def measure_people(settings, model_path, teach_writers=True):
             "per_writer": found["per_writer"],
         }
     result["not_digits"] = not_digit_rates(predictor, sets)
+    result["confidence"] = confidence_bins(predictor, sets)
     return result
+
+
+CONFIDENCE_BINS = (0.0, 0.5, 0.8, 0.99, 1.01)  # 'not a digit', 'not sure', sure, all but certain
+
+
+def confidence_bins(predictor, sets):
+    """Whether the confidence shown is honest: of the held-out real writers' digits, the share
+    answered with each band of top probability, and how often those answers are right."""
+    found = [predictor.predict(x) for name, (x, _) in sets.items() if name != "mnist"]
+    labels = np.concatenate([y for name, (_, y) in sets.items() if name != "mnist"])
+    probabilities = np.concatenate(found)
+    top, right = probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
+    rows = []
+    for low, high in zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:]):
+        band = (top >= low) & (top < high)
+        rows.append(
+            {
+                "from": low,
+                "to": min(high, 1.0),
+                "share": float(band.mean()),
+                "right": float(right[band].mean()) if band.any() else None,
+            }
+        )
+    return rows
 
 
 def not_digit_rates(predictor, sets):

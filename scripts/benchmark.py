@@ -56,6 +56,9 @@ def main():
     )
     parser.add_argument("--model", help="with --people: the model file (default: the default shipped model)")
     parser.add_argument(
+        "--no-teach", action="store_true", help="with --people: skip the teach job per writer (minutes)"
+    )
+    parser.add_argument(
         "--paper",
         action="store_true",
         help="only print LeCun et al. 1998's LeNet-5 figures beside the newest trained lenet5_1998 and lenet5",
@@ -73,7 +76,7 @@ def main():
         return 0
     mnist_dir = settings.mnist_dir or ""
     if args.people:
-        found = people.measure_people(settings, args.model or Catalog(settings).default_path)
+        found = people.measure_people(settings, args.model or Catalog(settings).default_path, not args.no_teach)
         print_json(found) if args.json else print_people(found)
         return 0
 
@@ -164,6 +167,10 @@ def print_people(found):
         f"{rates['non_digits']['not_a_digit_or_not_sure']:.1%}; real digits ({rates['real_digits']['digits']:,}): "
         f"{rates['real_digits']['not_a_digit']:.2%} / {rates['real_digits']['not_a_digit_or_not_sure']:.2%}"
     )
+    print("  real digits by the confidence shown: share, and how often those answers are right")
+    for row in found["confidence"]:
+        right = "-" if row["right"] is None else f"{row['right']:.1%}"
+        print(f"    {row['from']:.0%} to {row['to']:.0%}: {row['share']:6.2%} of digits, {right} right")
 
 
 def print_table(result):
