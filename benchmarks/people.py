@@ -40,20 +40,20 @@ def measure_people(settings, model_path, teach_writers=True):
             "lowest_writer": min(r["taught"] for r in found["per_writer"]),
             "per_writer": found["per_writer"],
         }
-    result["not_digits"] = not_digit_rates(predictor, sets)
-    result["confidence"] = confidence_bins(predictor, sets)
+    real = [(predictor.predict(x), y) for name, (x, y) in sets.items() if name != "mnist"]
+    probabilities, labels = np.concatenate([p for p, _ in real]), np.concatenate([y for _, y in real])
+    result["not_digits"] = not_digit_rates(predictor, probabilities)
+    result["confidence"] = confidence_bins(probabilities, labels)
     return result
 
 
-CONFIDENCE_BINS = (0.0, 0.5, 0.8, 0.99, 1.01)  # 'not a digit', 'not sure', sure, all but certain
+# 'not a digit', 'not sure', sure, all but certain
+CONFIDENCE_BINS = (0.0, NOT_A_DIGIT_BELOW, NOT_SURE_BELOW, 0.99, 1.01)
 
 
-def confidence_bins(predictor, sets):
+def confidence_bins(probabilities, labels):
     """Whether the confidence shown is honest: of the held-out real writers' digits, the share
     answered with each band of top probability, and how often those answers are right."""
-    found = [predictor.predict(x) for name, (x, _) in sets.items() if name != "mnist"]
-    labels = np.concatenate([y for name, (_, y) in sets.items() if name != "mnist"])
-    probabilities = np.concatenate(found)
     top, right = probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
     rows = []
     for low, high in zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:]):
@@ -69,12 +69,13 @@ def confidence_bins(predictor, sets):
     return rows
 
 
-def not_digit_rates(predictor, sets):
-    """Of 200 drawings that are not digits, and of every held-out real digit: the share read
-    as 'not a digit' (top probability under 0.5) and as 'not a digit' or 'not sure' (under 0.8)."""
+def not_digit_rates(predictor, real_probabilities):
+    """Of 200 drawings that are not digits, and of every held-out real digit (its probabilities
+    given): the share read as 'not a digit' (top probability under 0.5) and as 'not a digit' or
+    'not sure' (under 0.8)."""
     drawings = np.stack([derived.model_input(canvas) for canvas, _ in not_digits.drawings(200)])
     strangers = predictor.predict(drawings).max(axis=1)
-    real = np.concatenate([predictor.predict(x).max(axis=1) for name, (x, _) in sets.items() if name != "mnist"])
+    real = real_probabilities.max(axis=1)
     kinds = np.array([kind for _, kind in not_digits.drawings(200)])
     return {
         "non_digits": {
