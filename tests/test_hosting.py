@@ -170,12 +170,12 @@ def test_the_client_address_comes_from_the_proxy_header_only_when_the_host_says_
 
 
 @pytest.mark.slow
-def test_two_hundred_train_page_sessions_leave_no_file_handles_open(server):
+def test_a_hundred_train_page_sessions_leave_no_file_handles_open(server):
     store = RunStore.of(server)
     store.create_run({"architecture": "lenet5", "epochs": 1})
     app_on("app_pages/train.py")  # load once: imports and caches are not leaks
     before = len(os.listdir("/proc/self/fd"))
-    for _ in range(200):
+    for _ in range(100):  # a handle leaked per session, or per fifty, shows as more than 2
         app = app_on("app_pages/train.py")
         assert not app.exception
         del app

@@ -1,4 +1,9 @@
-"""Twenty people at once: drawing and uploading while a model trains and a new version goes live."""
+"""A class at once: drawing and uploading while a model trains and a new version goes live.
+
+Ten browsers by default (LOAD_SESSIONS=20 or 40 for more): here they share the server's two
+cores, so this test checks what every session gets (answers, no errors, the new version), and
+`benchmarks/class_load.py` measures what 10-40 sessions wait, with clients that cost no CPU.
+"""
 
 import asyncio
 import re
@@ -12,12 +17,13 @@ from handwriting import paper, strokes_in_box
 from lenet.config import Settings
 from lenet.jobs import supervisor
 from lenet.jobs.catalog import Catalog
+from lenet.jobs.pipeline import held_out_sets
 from lenet.jobs.runs import RunStore
 from lenet.nets.training import TrainConfig
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mnist]
 
-SESSIONS = int(__import__("os").environ.get("LOAD_SESSIONS", 20))
+SESSIONS = int(__import__("os").environ.get("LOAD_SESSIONS", 10))
 DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 ANSWER_TIMEOUT_MS = 120_000
 
@@ -117,19 +123,22 @@ async def train_while_they_work(settings, store, state):
     """Once every session has been answered, train a new version and activate it."""
     while len(state["ready"]) < SESSIONS:
         await asyncio.sleep(0.5)
-    state["run_id"] = run_id = supervisor.start_training(settings, TrainConfig(epochs=3, max_samples=30000))
+    state["run_id"] = run_id = supervisor.start_training(settings, TrainConfig(epochs=1, max_samples=10000))
     while store.run(run_id).status.active:
         await asyncio.sleep(0.5)
     Catalog(settings).activate(store.run(run_id).model_name)  # as its Activate button does
     state["activated"] = True
 
 
-def test_twenty_sessions_while_training_and_a_new_version_goes_live(settings, tmp_path, mnist):
+def test_a_class_of_sessions_while_training_and_a_new_version_goes_live(settings, tmp_path, mnist):
     data_dir = settings.data_dir
     upload_path = tmp_path / "photo-of-38.png"
     paper("38", size=(500, 260)).save(upload_path)
     state = {"activated": False, "after": {}, "ready": set()}
     results = []
+    # The held-out writers' digits a job scores on are made once per installation (kept in the
+    # session's cache): made here first, the job is as long under the class as on a served host.
+    held_out_sets(settings)
     with running_app(data_dir) as url:
         store = RunStore.of(settings)
 
