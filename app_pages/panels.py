@@ -106,11 +106,13 @@ def keep_controls(digit, key):
     """Under an answer: 'Wrong? It is a …' and 'Keep this digit' (into the session's collection)."""
     # A new drawing gets new widgets, so the choice starts at the new answer.
     key = f"{key}_{hashlib.md5(digit.input.tobytes()).hexdigest()[:10]}"
-    st.session_state.setdefault(f"{key}_label_was", digit.value)
+    # "Not a digit" offers no answer to confirm: nothing is chosen until the person picks one.
+    answer = digit.value if digit.is_digit else None
+    st.session_state.setdefault(f"{key}_label_was", answer)
     label = st.segmented_control(
-        "Wrong? It is a …",
+        "Wrong? It is a …" if answer is not None else "It is a …",
         list(range(10)),
-        default=digit.value,
+        default=answer,
         key=f"{key}_label",
         on_change=_keep_a_choice,
         args=(f"{key}_label",),
@@ -121,6 +123,10 @@ def keep_controls(digit, key):
         icon=":material/bookmark_add:",
         help="Keep it, with the label chosen above, to teach the model your hand (Your digits page).",
     ):
+        chosen = answer if label is None else label
+        if chosen is None:
+            st.warning("Pick the digit it is above first: the model read no digit here.")
+            return
         name = st.session_state.get(state.COLLECTION, DEFAULT_NAME)
         with refusals_shown():
             too_many = visitor.check_keep_rate()
@@ -128,12 +134,9 @@ def keep_controls(digit, key):
                 st.error(too_many)
                 return
             collection = collections().get(name)
-            collection.add(digit.value if label is None else label, digit.input, digit.crop)
+            collection.add(chosen, digit.input, digit.crop)
             count = f" ({len(collection.digits())} kept)" if collection.may(READ) else ""
-            st.toast(
-                f"Kept as a {digit.value if label is None else label} in “{collection.name}”{count}. "
-                "See them on the Your digits page."
-            )
+            st.toast(f"Kept as a {chosen} in “{collection.name}”{count}. See them on the Your digits page.")
 
 
 # The bars as a Vega-Lite spec of our own: `st.bar_chart` builds it through Altair, whose

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 from handwriting import paper
-from PIL import Image
+from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from app_pages.state import OWNER
@@ -131,6 +131,33 @@ def test_a_wrong_answer_is_corrected_and_kept_in_the_sessions_collection(app):
     assert not app.exception
     kept = Collections(Settings.from_env().collections_dir, app.session_state[OWNER]).get("Ana")
     assert kept.counts()[7] == 1 and len(list((kept.folder / ".crops").glob("*.png"))) == 1
+
+
+def a_hash_sign():
+    """A # drawn on paper: no digit, and read as none by the shipped model."""
+    picture = Image.new("RGB", (240, 240), (235, 232, 225))
+    pen = ImageDraw.Draw(picture)
+    for v in (70, 120, 170):
+        pen.line([(v, 30), (v, 210)], fill=(25, 25, 30), width=10)
+        pen.line([(30, v), (210, v)], fill=(25, 25, 30), width=10)
+    return picture
+
+
+def test_not_a_digit_offers_no_answer_to_keep_until_the_person_picks_one(app):
+    upload(app, ("hash.png", png_bytes(a_hash_sign()), "image/png"))
+    assert not app.exception
+    assert "Not a digit" in " ".join(m.value for m in upload_tab(app).get("metric"))
+    choice = next(c for c in upload_tab(app).get("button_group") if "It is a" in str(c.proto.label))
+    assert "Wrong?" not in str(choice.proto.label) and choice.value is None  # not the argmax, 0
+    app.sidebar.text_input(key="whose_digits").input("Ana").run()
+    next(b for b in upload_tab(app).button if b.label == "Keep this digit").click().run()
+    assert any("Pick the digit it is" in w.value for w in app.warning)
+    kept = Collections(Settings.from_env().collections_dir, app.session_state[OWNER]).get("Ana")
+    assert sum(kept.counts().values()) == 0
+    choice = next(c for c in upload_tab(app).get("button_group") if "It is a" in str(c.proto.label))
+    choice.set_value(4).run()
+    next(b for b in upload_tab(app).button if b.label == "Keep this digit").click().run()
+    assert not app.exception and kept.counts()[4] == 1
 
 
 def test_your_digits_shows_a_collection_and_refuses_to_teach_too_few(app):
