@@ -4,6 +4,7 @@
     python scripts/benchmark.py --json         # one JSON object
     KERAS_BACKEND=jax python scripts/benchmark.py --json
     python scripts/benchmark.py --paper        # LeNet-5 of the 1998 paper beside ours (no training)
+    KERAS_BACKEND=jax python scripts/benchmark.py --floors --json   # only the GPU floors (about a minute)
 
 Seconds per epoch: one epoch of the classic recipe of the write-ups (float32 images, batch 32,
 Adam 1e-3, no schedule, no XLA) and one of this project's default recipe, in turn, --rounds
@@ -59,6 +60,11 @@ def main():
         "--no-teach", action="store_true", help="with --people: skip the teach job per writer (minutes)"
     )
     parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="only the default recipe twice (time to 99%%, a repeated run's wall time) and the test set",
+    )
+    parser.add_argument(
         "--paper",
         action="store_true",
         help="only print LeCun et al. 1998's LeNet-5 figures beside the newest trained lenet5_1998 and lenet5",
@@ -81,6 +87,10 @@ def main():
         return 0
 
     _, (x_test, y_test) = load_mnist(settings.mnist_dir)  # fail early, with the friendly message, if absent
+    if args.floors:
+        found = measure_floors(settings, mnist_dir, x_test)
+        print_json(found) if args.json else print_floors(found)
+        return 0
     default_epochs = recipes.recipes(args.classic_epochs)["default"].epochs
     epoch_times = {
         recipe: recipes.in_child("epochs", recipe, args.rounds, mnist_dir) for recipe in ("classic", "default")
@@ -144,6 +154,40 @@ def main():
     else:
         print_table(result)
     return 0
+
+
+def measure_floors(settings, mnist_dir, x_test):
+    """What the GPU floors ask, in one short run: the default recipe from a cold compile cache and
+    again from a warm one (training seconds and wall seconds from process start to 99%), and the
+    shipped default model reading the 10,000 test images."""
+    default_epochs = recipes.recipes(1)["default"].epochs
+    runs = {
+        name: recipes.in_child("run", "default", default_epochs, mnist_dir, recipes.TARGET_ACCURACY)
+        for name in ("first", "again")
+    }
+    summaries = {name: recipes.summarize(report) for name, report in runs.items()}
+    predictor = Predictor(load_model(Catalog(settings).default_path))
+    return {
+        "device": describe_device(),
+        "backend": keras.backend.backend(),
+        "recipe": runs["first"]["recipe"],
+        "precision": runs["first"]["precision"],
+        **{f"{name}_{key}": summary[key] for name, summary in summaries.items() for key in summary},
+        "first_compile_s": runs["first"]["compile_s"],
+        "again_compile_s": runs["again"]["compile_s"],
+        "epochs": {name: report["epochs"] for name, report in runs.items()},
+        **serving.measure_test_set(predictor, x_test, repeats=5),
+    }
+
+
+def print_floors(found):
+    print(f"{found['device']} ({found['backend']}), {found['recipe']}, {found['precision']}")
+    for name in ("first", "again"):
+        print(
+            f"  {name}: 99% after {found[f'{name}_time_to_99_s']} s of training, "
+            f"{found[f'{name}_wall_to_99_s']} s from process start (compile {found[f'{name}_compile_s']} s)"
+        )
+    print(f"  10,000 test images: {found['test_set_predict_s']:.3f} s")
 
 
 def print_people(found):
