@@ -19,7 +19,7 @@ from lenet.jobs import supervisor
 from lenet.jobs.catalog import Catalog
 from lenet.jobs.pipeline import held_out_sets
 from lenet.jobs.runs import RunStore
-from lenet.nets.training import TrainConfig
+from lenet.nets.training import quick_demo_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mnist]
 
@@ -120,10 +120,12 @@ async def crowd(url, upload_path, state, results):
 
 
 async def train_while_they_work(settings, store, state):
-    """Once every session has been answered, train a new version and activate it."""
+    """Once every session has been answered, train a new version and activate it: the quick demo's
+    run (3 epochs of 10,000 images, over 97%); one epoch gave a model that read a drawn 0 as not a
+    digit, and the sessions wait for the digit they drew."""
     while len(state["ready"]) < SESSIONS:
         await asyncio.sleep(0.5)
-    state["run_id"] = run_id = supervisor.start_training(settings, TrainConfig(epochs=1, max_samples=10000))
+    state["run_id"] = run_id = supervisor.start_training(settings, quick_demo_config())
     while store.run(run_id).status.active:
         await asyncio.sleep(0.5)
     Catalog(settings).activate(store.run(run_id).model_name)  # as its Activate button does
