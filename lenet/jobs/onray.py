@@ -93,13 +93,23 @@ def probe(address, timeout=3.0):
         ) from None
 
 
+# A task that has just ended gives its CPU back a moment after its run reads as ended (seen: a
+# Start right after a Teach was refused for want of a free CPU); so much is waited for one.
+FREE_CPU_GRACE_S = 5.0
+
+
 def resources(ray):
     """What a job asks the cluster for: one CPU, and a GPU when the cluster has one."""
-    try:
-        total, free = ray.cluster_resources(), ray.available_resources()
-    except Exception as error:
-        ray.shutdown()  # the cluster went away since we connected: connect afresh next time
-        raise ClusterUnavailable(f"The Ray cluster stopped answering: {first_line(error)}") from None
+    waited_until = time.monotonic() + FREE_CPU_GRACE_S
+    while True:
+        try:
+            total, free = ray.cluster_resources(), ray.available_resources()
+        except Exception as error:
+            ray.shutdown()  # the cluster went away since we connected: connect afresh next time
+            raise ClusterUnavailable(f"The Ray cluster stopped answering: {first_line(error)}") from None
+        if free.get("CPU", 0) >= 1 or time.monotonic() > waited_until:
+            break
+        time.sleep(0.25)
     if free.get("CPU", 0) < 1:
         raise ClusterUnavailable(
             f"The Ray cluster has no free CPU for a job ({total.get('CPU', 0):g} CPUs in all, none free): "
