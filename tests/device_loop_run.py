@@ -15,7 +15,7 @@ import numpy as np
 from conftest import tiny_digits
 
 from lenet.nets import devices
-from lenet.nets.device_loop import call_lengths, fit_on_device
+from lenet.nets.device_loop import EVAL_BATCH_SIZE, _validation_batches, call_lengths, fit_on_device
 from lenet.nets.training import TrainConfig, build_for_training, split_data, steps_per_epoch, train
 
 # 480 images to fit in batches of 48: 10 steps an epoch, more than one compiled call on a CPU.
@@ -114,6 +114,20 @@ def restore_best():
     }
 
 
+def validation_batches():
+    """A validation set one image longer than a batch (MNIST's 10% and the validation writers are
+    9,684 images): in equal batches, the padding weighted 0."""
+    count = EVAL_BATCH_SIZE + 1
+    images, labels = np.full((count, 28, 28), 7, np.uint8), np.arange(count) % 10
+    batches = [np.asarray(b) for b in _validation_batches(images, labels)]
+    return {
+        "shapes": [list(b.shape) for b in batches],
+        "weight_sum": float(batches[2].sum()),
+        "labels_kept": bool((batches[1].reshape(-1)[:count] == labels).all()),
+        "count": count,
+    }
+
+
 if __name__ == "__main__":
     cache_dir, *options = sys.argv[1:]
     devices.enable_compilation_cache(cache_dir)
@@ -122,6 +136,7 @@ if __name__ == "__main__":
         "on_gpu": bool(devices.gpu_names()),
         "call_lengths": call_lengths(steps_per_epoch(CONFIG, len(DATA[0][0]))),
         "learn": learn(),
+        "validation_batches": validation_batches(),
     }
     if "--warm" not in options:
         report.update(stop=stop(), restore_best=restore_best())

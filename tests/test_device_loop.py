@@ -51,6 +51,14 @@ def test_the_runs_happen_under_jax(report):
         assert len(report["call_lengths"]) > 1 and report["call_lengths"][-1] < report["call_lengths"][0]
 
 
+def test_a_validation_set_of_any_size_is_scored_in_equal_batches_with_the_padding_weighted_0(report):
+    # It once padded the weights twice and refused any set that was not a whole number of batches.
+    found = report["validation_batches"]
+    batch = found["count"] - 1
+    assert found["shapes"] == [[2, batch, 28, 28], [2, batch], [2, batch]]
+    assert found["weight_sum"] == found["count"] and found["labels_kept"]
+
+
 def test_it_learns(report):
     learn = report["learn"]
     assert learn["recipe"].startswith("device")

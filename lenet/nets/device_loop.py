@@ -229,10 +229,8 @@ def _validation_batches(x_val, y_val):
     batch_size = min(count, EVAL_BATCH_SIZE)
     padded = math.ceil(count / batch_size) * batch_size
     pad = lambda a: np.concatenate([a, np.zeros((padded - count, *a.shape[1:]), a.dtype)])
-    weights = pad(np.ones(count, np.float32))
-    batches = [
-        pad(np.asarray(a)).reshape(-1, batch_size, *a.shape[1:]) for a in (x_val, y_val.astype(np.int32), weights)
-    ]
+    arrays = np.asarray(x_val), np.asarray(y_val, np.int32), np.ones(count, np.float32)  # weights: 1, padding 0
+    batches = [pad(a).reshape(-1, batch_size, *a.shape[1:]) for a in arrays]
     return tuple(jax.device_put(batches))
 
 
