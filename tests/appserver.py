@@ -111,5 +111,27 @@ def draw_strokes(page, strokes):
         page.mouse.up()
 
 
-def clear_canvas(page):
+def prediction(page, index=0):
+    return page.locator('[data-testid="stMetricValue"]').nth(index).inner_text().strip()
+
+
+def wait_for_prediction(page, expected, index=0, timeout=30.0):
+    """Wait until answer `index` shows `expected`; an AssertionError naming what it shows if not."""
+    try:
+        page.wait_for_function(
+            """([expected, index]) => {
+                const value = document.querySelectorAll('[data-testid="stMetricValue"]')[index];
+                return value && value.innerText.trim() === expected;
+            }""",
+            arg=[expected, index],
+            timeout=timeout * 1000,
+            polling="raf",
+        )
+    except Exception:
+        raise AssertionError(f"the page shows {prediction(page, index)!r}, expected {expected!r}") from None
+
+
+def clear_canvas(page, timeout=60.0):
+    """Press Clear and wait for the empty canvas's answer ("–")."""
     page.locator(".st-key-canvas_clear button").click()
+    wait_for_prediction(page, "–", timeout=timeout)

@@ -5,7 +5,7 @@ import statistics
 from pathlib import Path
 
 import pytest
-from appserver import CANVAS_BOX, chromium, clear_canvas, draw_strokes, running_app
+from appserver import CANVAS_BOX, chromium, clear_canvas, draw_strokes, running_app, wait_for_prediction
 from handwriting import paper, strokes_in_box
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -19,25 +19,6 @@ def page(tmp_path_factory):
         page.get_by_text("Draw a digit on the black square").wait_for(timeout=90_000)
         page.evaluate(WATCH_LATENCY)
         yield page
-
-
-def prediction(page, index=0):
-    return page.locator('[data-testid="stMetricValue"]').nth(index).inner_text().strip()
-
-
-def wait_for_prediction(page, expected, index=0, timeout=30.0):
-    try:
-        page.wait_for_function(
-            """([expected, index]) => {
-                const value = document.querySelectorAll('[data-testid="stMetricValue"]')[index];
-                return value && value.innerText.trim() === expected;
-            }""",
-            arg=[expected, index],
-            timeout=timeout * 1000,
-            polling="raf",
-        )
-    except Exception:
-        raise AssertionError(f"the page shows {prediction(page, index)!r}, expected {expected!r}") from None
 
 
 # Timestamps taken inside the page, so the delay excludes the test's round trips to the browser:
@@ -72,15 +53,10 @@ def stroke_to_answer_ms(page):
     )
 
 
-def clear(page):
-    clear_canvas(page)
-    wait_for_prediction(page, "–")
-
-
 def test_drawing_digits_with_the_mouse_reads_them(page):
     delays = []
     for digit in (1, 0, 7, 4, 2):
-        clear(page)
+        clear_canvas(page)
         draw_with_mouse(page, digit)
         wait_for_prediction(page, str(digit))
         delays.append(stroke_to_answer_ms(page))
@@ -99,7 +75,7 @@ def test_drawing_digits_with_the_mouse_reads_them(page):
 
 def test_a_stroke_draws_only_the_open_tab_and_a_click_on_another_draws_it(page):
     # The saliency and feature maps cost most of a stroke: they are drawn when looked at.
-    clear(page)
+    clear_canvas(page)
     draw_with_mouse(page, 3)
     wait_for_prediction(page, "3")
     page.wait_for_timeout(1000)  # the rest of the panel has arrived
@@ -113,7 +89,7 @@ def test_a_stroke_draws_only_the_open_tab_and_a_click_on_another_draws_it(page):
 
 
 def test_digits_side_by_side_are_read_as_a_number(page):
-    clear(page)
+    clear_canvas(page)
     draw_with_mouse(page, 4, box=(20, 60, 120, 220))
     draw_with_mouse(page, 2, box=(160, 60, 260, 220))
     wait_for_prediction(page, "42")

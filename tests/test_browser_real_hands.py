@@ -50,9 +50,6 @@ def wait_for_answer(page, not_this="–", timeout=60_000):
 
 def clear(page):
     clear_canvas(page)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '–'", timeout=60_000
-    )
 
 
 WATCH = """() => { window.strokeEnd = 0; window.changed = 0; let last = null;

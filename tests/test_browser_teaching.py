@@ -26,9 +26,6 @@ def answer(page, timeout=60_000):
 
 def draw_a_one(page, rng):
     clear_canvas(page)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '–'", timeout=60_000
-    )
     draw_strokes(page, [recorded_stroke(1, continental_writer(WRITER), rng)])
     return answer(page)
 
