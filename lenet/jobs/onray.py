@@ -355,6 +355,17 @@ def run_on_node(run, payload, channel):
         finally:
             output.write("\n")
             beating.set()
+            flush(channel)
+
+
+def flush(channel, timeout=30):
+    """Wait until the channel holds all the task sent. A task's calls reach the actor in order, but
+    its result can reach the app first: the watcher's last look then missed the traceback (seen
+    once in CI's test_ray, a run failed with an empty log)."""
+    import ray
+
+    with contextlib.suppress(Exception):  # an app gone away: nobody is left to read it
+        ray.get(channel.put.remote(), timeout=timeout)
 
 
 def beat(channel, done):
