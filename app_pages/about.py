@@ -38,10 +38,23 @@ def card_rows(info):
         "MNIST test accuracy": number("test_accuracy", ".2%"),
         "epochs": meta.get("epochs_run") or "—",
         "training time": f"{meta['train_seconds']:.0f} s" if meta.get("train_seconds") else "—",
+        **_first_cycle(meta),
         "trained on": meta.get("device") or "—",
         "precision": meta.get("precision") or "—",
         "created": meta.get("created") or "—",
         "libraries": ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items()) or "—",
+    }
+
+
+def _first_cycle(meta):
+    """A second cycle's epochs and time counted with those of the model it started from."""
+    first = meta.get("started_from") or {}
+    if not (first.get("epochs_run") and meta.get("epochs_run")):
+        return {}
+    seconds = (first.get("train_seconds") or 0) + (meta.get("train_seconds") or 0)
+    return {
+        "epochs": f"{first['epochs_run']} + {meta['epochs_run']} (a second cycle from {first['name']})",
+        "training time": f"{seconds:.0f} s",
     }
 
 

@@ -180,3 +180,16 @@ def test_about_page_puts_the_papers_lenet5_beside_ours(app):
     assert rows.loc["LeNet-5 in the paper", "test error"] == "0.95%"
     assert rows.loc["lenet5_1998", "parameters"] == rows.loc["LeNet-5 in the paper", "parameters"] == "60,000"
     assert rows.loc["lenet5_1998", "connections"] == "340,908"
+
+
+def test_the_model_card_counts_a_second_cycle_with_the_first():
+    from types import SimpleNamespace
+
+    from app_pages.about import card_rows
+
+    first = {"name": "lenet_bn", "epochs_run": 45, "train_seconds": 4383.1}
+    card = {"architecture": "lenet_bn", "epochs_run": 3, "train_seconds": 107.8, "started_from": first}
+    rows = card_rows(SimpleNamespace(name="lenet_bn", shipped=True, metadata=card))
+    assert rows["epochs"] == "45 + 3 (a second cycle from lenet_bn)"
+    assert rows["training time"] == "4491 s"
+    assert card_rows(SimpleNamespace(name="x", shipped=False, metadata={"epochs_run": 3}))["epochs"] == 3

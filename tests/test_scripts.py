@@ -64,3 +64,28 @@ def test_one_epoch_of_lenet5_from_the_command_line_reaches_98_percent(mnist, tmp
         accuracies.append(float(re.search(r"test accuracy: ([0-9.]+)", printed).group(1)))
         assert output.exists() and output.with_suffix(".json").exists()
     assert statistics.median(accuracies) >= 0.98, accuracies
+
+
+def test_a_second_cycle_starts_from_the_model_it_names(mnist, tmp_path):
+    # At a learning rate of 1e-6 a few hundred steps move nothing: the run reads MNIST as the model
+    # it started from does, where a fresh network at that rate stays near chance (10%).
+    output = tmp_path / "again.keras"
+    start = MODELS_DIR / "lenet5.keras"
+    fixed = ["--epochs", "1", "--learning-rate", "1e-6", "--schedule", "constant", "--max-samples", "2000"]
+    printed = script(
+        "train.py", "--architecture", "lenet5", *fixed, "--no-augment", "--quiet", "--output", str(output),
+        "--start-from", str(start),
+    )  # fmt: skip
+    assert float(re.search(r"test accuracy: ([0-9.]+)", printed).group(1)) >= FLOORS["lenet5"] - 0.002
+    card = json.loads(output.with_suffix(".json").read_text())
+    first = json.loads((MODELS_DIR / "lenet5.json").read_text())
+    assert card["started_from"]["name"] == "lenet5" and len(card["started_from"]["keras_sha256"]) == 64
+    assert card["started_from"]["epochs_run"] == first["epochs_run"]  # the card counts both cycles
+
+    refused = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "train.py"), "--architecture", "lenet_bn", *fixed,
+         "--output", str(tmp_path / "no.keras"), "--start-from", str(start)],
+        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "is a lenet5 model; it cannot start a lenet_bn run" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "no.keras").exists()

@@ -12,16 +12,21 @@ import numpy as np
 from lenet.datasets import derived
 from lenet.datasets.handwriting import HandwritingNotFound
 from lenet.datasets.mnist import load_mnist_with_source
+from lenet.errors import Refused
 from lenet.nets.devices import enable_compilation_cache
 from lenet.nets.evaluation import held_out_report
-from lenet.nets.modelio import build_metadata, load_model, save_model
+from lenet.nets.modelio import build_metadata, load_metadata, load_model, save_model
 from lenet.nets.training import fit_size, train
 from lenet.people.teach import teach, teach_metadata
+from lenet.storage import sha256_of
 
 
-def train_and_save(settings, config, output, callbacks=(), verbose=0, annotate=None, phase=None):
+def train_and_save(settings, config, output, callbacks=(), verbose=0, annotate=None, phase=None, start_from=None):
     """Train `config` (a `TrainConfig`) on this installation's data and save the model at
     `output`; returns `(TrainResult, metadata)`.
+
+    `start_from`, a model file of the same architecture, gives the weights training starts
+    from (a second cycle on a trained model); the model card names it and its checksum.
 
     `annotate(metadata)`, when given, returns more fields for the model card, asked once
     training has ended (a job adds its run id and whether it was stopped). `phase(name,
@@ -29,16 +34,33 @@ def train_and_save(settings, config, output, callbacks=(), verbose=0, annotate=N
     """
     phase = phase or _unheard
     enable_compilation_cache(settings.cache_dir / "xla")
+    initial, started_from = _starting_weights(start_from, config.architecture)
     phase("loading MNIST")
     data, source = load_mnist_with_source(settings.mnist_dir)
     extra, extra_validation = training_extras(settings, config, phase)
     phase("compiling the network", train_images=fit_size(config, len(data[0][1]), len(extra[1]) if extra else 0))
-    result = train(config, data, callbacks, verbose, extra=extra, extra_validation=extra_validation)
+    result = train(
+        config, data, callbacks, verbose, extra=extra, extra_validation=extra_validation, initial_weights=initial
+    )
     metadata = build_metadata(result, data_source=source, name=Path(output).stem)
+    if started_from:
+        metadata["started_from"] = started_from
     phase("scoring on MNIST's test set and the held-out writers")
     metadata["held_out"] = held_out_report(result.model, held_out_sets(settings, data, phase))
     phase("saving the model")
     return result, _save(result.model, output, metadata, annotate)
+
+
+def _starting_weights(path, architecture):
+    """`(weights, card entry)` of the model at `path`, or `(None, None)` without one; refuses a
+    model of another architecture in a sentence."""
+    if not path:
+        return None, None
+    model, card = load_model(path), load_metadata(path)
+    if card.get("architecture") not in (None, architecture):
+        raise Refused(f"{path} is a {card['architecture']} model; it cannot start a {architecture} run.")
+    first = {key: card.get(key) for key in ("config", "epochs_run", "train_seconds", "test_accuracy", "created")}
+    return model.get_weights(), {"name": Path(path).stem, "keras_sha256": sha256_of(path), **first}
 
 
 def training_extras(settings, config, phase=None):

@@ -381,7 +381,7 @@ def as_float32(network, architecture):
     return copy
 
 
-def train(config, data, callbacks=(), verbose=0, extra=None, extra_validation=None):
+def train(config, data, callbacks=(), verbose=0, extra=None, extra_validation=None, initial_weights=None):
     """Train `config.architecture` on MNIST and evaluate the best epoch on the test set.
 
     Args:
@@ -394,6 +394,8 @@ def train(config, data, callbacks=(), verbose=0, extra=None, extra_validation=No
             them as the config says).
         extra_validation: `(images, labels)` scored beside MNIST's held-out images to pick the
             best epoch (the real writers' validation writers). The test score is MNIST's.
+        initial_weights: the network's weights to start from (a trained model's `get_weights()`,
+            for a second cycle of training), not a fresh initialisation.
 
     Returns:
         A `TrainResult` whose model is float32 and uncompiled, ready to save or serve.
@@ -407,6 +409,8 @@ def train(config, data, callbacks=(), verbose=0, extra=None, extra_validation=No
         more = extra_validation[0], extra_validation[1].astype(y_train.dtype)
         validation = tuple(np.concatenate(pair) for pair in zip(validation, more)) if validation else more
     trainer, network = build_for_training(config, math.ceil(len(y_fit) / config.batch_size))
+    if initial_weights is not None:
+        network.set_weights(initial_weights)
 
     # The best epoch's weights are restored at the end however training ends: its last epoch, early
     # stopping after `patience` epochs without improvement, or a Stop from outside.
