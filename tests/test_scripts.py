@@ -14,9 +14,9 @@ MODELS_DIR = Settings().models_dir
 
 pytestmark = [pytest.mark.mnist, pytest.mark.slow]
 
-# lenet_bn learned real writers beside MNIST (README, Real handwriting): it gave up 0.3 point of
-# MNIST for them, and holds every held-out writers' set at 97% or more.
-FLOORS = {"lenet5": 0.993, "lenet_bn": 0.992}
+# lenet_bn learned real writers beside MNIST (README, Model card): 99.52% on MNIST (a few digits of
+# slack here for other CPUs and backends), and every held-out writers' set at 97% or more.
+FLOORS = {"lenet5": 0.993, "lenet_bn": 0.9948}
 HELD_OUT_FLOORS = {"lenet_bn": 0.97}
 
 
