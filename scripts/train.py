@@ -43,6 +43,8 @@ def main():
     train_config = config_from_args(TrainConfig, args)
     settings = settings_from_args(args)
     if args.ray:
+        if args.start_from:
+            parser.error("--start-from trains here, from a file on this machine; it is not sent to a Ray cluster")
         return run_on_ray(settings, train_config, args.output)
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
