@@ -20,14 +20,18 @@ FLOORS = {"lenet5": 0.993, "lenet_bn": 0.9948}
 HELD_OUT_FLOORS = {"lenet_bn": 0.97}
 
 
-def script(*args, timeout=600):
-    run = subprocess.run(
+def run_script(*args, timeout=600):
+    return subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "scripts" / args[0]), *args[1:]],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=PROJECT_ROOT,
     )
+
+
+def script(*args, timeout=600):
+    run = run_script(*args, timeout=timeout)
     assert run.returncode == 0, run.stderr[-2000:]
     return run.stdout
 
@@ -82,10 +86,9 @@ def test_a_second_cycle_starts_from_the_model_it_names(mnist, tmp_path):
     assert card["started_from"]["name"] == "lenet5" and len(card["started_from"]["keras_sha256"]) == 64
     assert card["started_from"]["epochs_run"] == first["epochs_run"]  # the card counts both cycles
 
-    refused = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "scripts" / "train.py"), "--architecture", "lenet_bn", *fixed,
-         "--output", str(tmp_path / "no.keras"), "--start-from", str(start)],
-        capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT,
+    refused = run_script(
+        "train.py", "--architecture", "lenet_bn", *fixed, "--output", str(tmp_path / "no.keras"),
+        "--start-from", str(start), timeout=300,
     )  # fmt: skip
     assert refused.returncode != 0 and "is a lenet5 model; it cannot start a lenet_bn run" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "no.keras").exists()
